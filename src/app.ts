@@ -1,0 +1,70 @@
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createYoga, useReadinessCheck } from 'graphql-yoga';
+import { authenticate } from './auth/context.ts';
+import type { TokenStore } from './auth/tokens.ts';
+import type { Database } from './db/client.ts';
+import { EventBus } from './events/bus.ts';
+import type { AppTopics } from './events/topics.ts';
+import type { Logger } from './logger.ts';
+import type { GraphQLContext } from './schema/context.ts';
+import { createMaskError } from './schema/errors.ts';
+import { schema } from './schema/index.ts';
+import { createLoaders } from './schema/loaders.ts';
+import { createTrainingService } from './training/service.ts';
+
+export type AppOptions = {
+  database: Database;
+  logger: Logger;
+  /** Known tokens, or 'disabled' to treat every request as admin (AUTH_DISABLED). */
+  tokens: TokenStore | 'disabled';
+};
+
+const EXAMPLE_QUERY = `# Paste your token into Headers below: {"Authorization": "Bearer <token>"}
+query Overview {
+  trainingStatus { isTraining totalJobs queuedJobs completedJobs modelVersions activeModels }
+  trainingJobs(first: 5) {
+    edges { node { id name status progress loss learningRate createdAt } }
+  }
+}
+`;
+
+/** The whole HTTP application, without listening: tests call `yoga.fetch`, main.ts serves it. */
+export function createApp({ database, logger, tokens }: AppOptions) {
+  const events = new EventBus<AppTopics>();
+  const training = createTrainingService(database.db, events);
+
+  const yoga = createYoga<Record<string, unknown>, GraphQLContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    healthCheckEndpoint: '/health',
+    landingPage: false,
+    renderGraphiQL,
+    graphiql: { title: 'Training jobs API', defaultQuery: EXAMPLE_QUERY },
+    maskedErrors: { maskError: createMaskError(logger) },
+    logging: {
+      debug: (...args) => logger.debug(args.map(String).join(' ')),
+      info: (...args) => logger.info(args.map(String).join(' ')),
+      warn: (...args) => logger.warn(args.map(String).join(' ')),
+      error: (...args) => logger.error(args.map(String).join(' ')),
+    },
+    context: ({ request }) => ({
+      auth: authenticate(request, tokens),
+      db: database.db,
+      training,
+      loaders: createLoaders(database.db),
+    }),
+    plugins: [
+      useReadinessCheck({
+        endpoint: '/ready',
+        check: async () => {
+          await database.ping();
+          return true;
+        },
+      }),
+    ],
+  });
+
+  return { yoga, events, training };
+}
+
+export type App = ReturnType<typeof createApp>;

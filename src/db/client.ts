@@ -1,0 +1,89 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import type { Logger as DrizzleLogger } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import * as schema from './schema.ts';
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
+
+export type DatabaseOptions =
+  | {
+      /** Embedded PostgreSQL (PGlite). No dataDir: in memory. */
+      kind: 'pglite';
+      dataDir?: string;
+      /** A `dumpDataDir()` tarball to start from (tests use it to skip initdb). */
+      loadDataDir?: Blob;
+      onQuery?: (sql: string) => void;
+    }
+  | {
+      kind: 'postgres';
+      url: string;
+      maxConnections?: number;
+      onQuery?: (sql: string) => void;
+    };
+
+export type Database = {
+  db: Db;
+  kind: 'pglite' | 'postgres';
+  /** Applies pending migrations from drizzle/. */
+  migrate(): Promise<void>;
+  /** Cheap round trip, for readiness. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+  /** The raw PGlite instance (tests dump it), when embedded. */
+  pglite?: PGlite;
+  /** The raw postgres.js client, when on a server (LISTEN/NOTIFY needs it). */
+  sql?: postgres.Sql;
+};
+
+function queryLogger(onQuery?: (sql: string) => void): DrizzleLogger | undefined {
+  return onQuery ? { logQuery: (query) => onQuery(query) } : undefined;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const logger = queryLogger(options.onQuery);
+  if (options.kind === 'postgres') {
+    const sql = postgres(options.url, {
+      max: options.maxConnections ?? 10,
+      onnotice: () => {},
+      connection: { application_name: 'training-api' },
+    });
+    const db = drizzlePostgres(sql, { schema, logger }) as unknown as Db;
+    return {
+      db,
+      kind: 'postgres',
+      sql,
+      migrate: () => migratePostgres(db as never, { migrationsFolder: MIGRATIONS_FOLDER }),
+      ping: async () => {
+        await sql`select 1`;
+      },
+      close: () => sql.end({ timeout: 5 }),
+    };
+  }
+
+  if (options.dataDir) mkdirSync(path.dirname(options.dataDir), { recursive: true });
+  const pglite = await PGlite.create({
+    dataDir: options.dataDir,
+    loadDataDir: options.loadDataDir,
+  });
+  const db = drizzlePglite(pglite, { schema, logger }) as unknown as Db;
+  return {
+    db,
+    kind: 'pglite',
+    pglite,
+    migrate: () => migratePglite(db as never, { migrationsFolder: MIGRATIONS_FOLDER }),
+    ping: async () => {
+      await pglite.query('select 1');
+    },
+    close: () => pglite.close(),
+  };
+}

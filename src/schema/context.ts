@@ -1,0 +1,12 @@
+import type { RequestAuth } from '../auth/context.ts';
+import type { Db } from '../db/client.ts';
+import type { TrainingService } from '../training/service.ts';
+import type { Loaders } from './loaders.ts';
+
+/** What every resolver gets: who is asking, and the domain services. */
+export type GraphQLContext = {
+  auth: RequestAuth;
+  db: Db;
+  training: TrainingService;
+  loaders: Loaders;
+};

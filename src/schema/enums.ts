@@ -1,0 +1,13 @@
+import { MODEL_TYPES, TRAINING_STATUSES } from '../training/constants.ts';
+import { builder } from './builder.ts';
+
+export const TrainingStatusEnum = builder.enumType('TrainingStatus', {
+  description:
+    'Where a job is in its life: QUEUED → PREPARING → TRAINING → VALIDATING → COMPLETED; PAUSED, FAILED and CANCELLED on the side. COMPLETED, FAILED and CANCELLED are terminal.',
+  values: TRAINING_STATUSES,
+});
+
+export const ModelTypeEnum = builder.enumType('ModelType', {
+  description: 'What a model is trained for: report cards (ZEUGNIS), exams (KLAUSUR), or general.',
+  values: MODEL_TYPES,
+});

@@ -1,0 +1,13 @@
+import { lexicographicSortSchema } from 'graphql';
+import { builder } from './builder.ts';
+import './scalars.ts';
+import './enums.ts';
+import './training-job.ts';
+import './model-version.ts';
+import './system-status.ts';
+
+builder.queryType({ description: 'Reading needs the viewer or admin role.' });
+builder.mutationType({ description: 'Changing anything needs the admin role.' });
+
+/** The whole schema, sorted so that the printed file is stable. */
+export const schema = lexicographicSortSchema(builder.toSchema());

@@ -1,0 +1,106 @@
+import { and, desc, eq, inArray, lt, notInArray, type SQL } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { isUuid } from '../db/ids.ts';
+import { decodeCursor, type Page, type PageArgs, toPage } from '../db/pagination.ts';
+import { type TrainingJobRow, trainingJobs } from '../db/schema.ts';
+import { AppError, badInput, ErrorCode, notFound } from '../errors.ts';
+import { type TrainingConfig, trainingConfigSchema } from './config-schema.ts';
+import type { ModelType, TrainingStatus } from './constants.ts';
+import { RUNNING_STATUSES, TRANSITIONS, type TransitionAction } from './transitions.ts';
+
+/** Validates a configuration; the first problem becomes BAD_USER_INPUT naming `input.<field>`. */
+export function parseTrainingConfig(input: unknown): TrainingConfig {
+  const result = trainingConfigSchema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = ['input', ...(issue?.path ?? [])].join('.');
+  throw badInput(field, issue?.message ?? 'invalid training configuration');
+}
+
+export async function createJob(db: Db, input: unknown): Promise<TrainingJobRow> {
+  const config = parseTrainingConfig(input);
+  const [row] = await db
+    .insert(trainingJobs)
+    .values({ ...config, currentLearningRate: 0 })
+    .returning();
+  if (!row) throw new Error('insert returned no row');
+  return row;
+}
+
+export async function getJob(db: Db, id: string): Promise<TrainingJobRow | undefined> {
+  if (!isUuid(id)) return undefined;
+  const [row] = await db.select().from(trainingJobs).where(eq(trainingJobs.id, id));
+  return row;
+}
+
+export async function getJobsByIds(db: Db, ids: readonly string[]): Promise<TrainingJobRow[]> {
+  const valid = ids.filter(isUuid);
+  if (valid.length === 0) return [];
+  return db.select().from(trainingJobs).where(inArray(trainingJobs.id, valid));
+}
+
+export type JobFilter = PageArgs & {
+  status?: readonly TrainingStatus[] | null;
+  modelType?: ModelType | null;
+};
+
+/** Jobs newest first, keyset-paginated. */
+export async function listJobs(db: Db, filter: JobFilter): Promise<Page<TrainingJobRow>> {
+  const where: SQL[] = [];
+  if (filter.after) where.push(lt(trainingJobs.seq, decodeCursor(filter.after)));
+  if (filter.status?.length) where.push(inArray(trainingJobs.status, [...filter.status]));
+  if (filter.modelType) where.push(eq(trainingJobs.modelType, filter.modelType));
+  const rows = await db
+    .select()
+    .from(trainingJobs)
+    .where(and(...where))
+    .orderBy(desc(trainingJobs.seq))
+    .limit(filter.first + 1);
+  return toPage(rows, filter.first);
+}
+
+export type JobPatch = Partial<Omit<TrainingJobRow, 'id' | 'seq' | 'status' | 'createdAt'>>;
+
+/**
+ * Applies a state-machine action as one conditional UPDATE, so that of two racing requests (or
+ * servers) exactly one wins; the loser learns the status that beat it.
+ */
+export async function transitionJob(
+  db: Db,
+  id: string,
+  action: TransitionAction,
+  patch: JobPatch = {},
+): Promise<TrainingJobRow> {
+  const { from, to } = TRANSITIONS[action];
+  if (isUuid(id)) {
+    const [row] = await db
+      .update(trainingJobs)
+      .set({ ...patch, status: to, updatedAt: new Date() })
+      .where(and(eq(trainingJobs.id, id), inArray(trainingJobs.status, [...from])))
+      .returning();
+    if (row) return row;
+  }
+  const current = await getJob(db, id);
+  if (!current) throw notFound('training job', id);
+  throw new AppError(
+    ErrorCode.INVALID_TRANSITION,
+    `Cannot ${action} job ${id}: it is ${current.status} (allowed from ${from.join(', ')})`,
+  );
+}
+
+/** Deletes a job that holds no runner slot; its metric points go with it. */
+export async function deleteJob(db: Db, id: string): Promise<string> {
+  if (isUuid(id)) {
+    const [row] = await db
+      .delete(trainingJobs)
+      .where(and(eq(trainingJobs.id, id), notInArray(trainingJobs.status, [...RUNNING_STATUSES])))
+      .returning({ id: trainingJobs.id });
+    if (row) return row.id;
+  }
+  const current = await getJob(db, id);
+  if (!current) throw notFound('training job', id);
+  throw new AppError(
+    ErrorCode.CONFLICT,
+    `Cannot delete job ${id} while it is ${current.status}: pause or cancel it first`,
+  );
+}

@@ -1,0 +1,119 @@
+import { and, count, desc, eq, inArray, lt, ne, not, type SQL, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { isUuid } from '../db/ids.ts';
+import { decodeCursor, type Page, type PageArgs, toPage } from '../db/pagination.ts';
+import { type ModelVersionRow, modelVersions } from '../db/schema.ts';
+import { AppError, ErrorCode, notFound } from '../errors.ts';
+import type { ModelType } from './constants.ts';
+
+/** `v1.0`, `v2.0`, …: the number counts per model type. */
+export const versionLabel = (n: number) => `v${n}.0`;
+
+/**
+ * Serialises changes to the versions of one model type (numbering, activation) across
+ * connections and servers; released at commit.
+ */
+export async function lockModelType(tx: Db, modelType: ModelType | string): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`model_versions:${modelType}`}))`);
+}
+
+export async function getModelVersion(db: Db, id: string): Promise<ModelVersionRow | undefined> {
+  if (!isUuid(id)) return undefined;
+  const [row] = await db.select().from(modelVersions).where(eq(modelVersions.id, id));
+  return row;
+}
+
+export async function getModelVersionsByIds(
+  db: Db,
+  ids: readonly string[],
+): Promise<ModelVersionRow[]> {
+  const valid = ids.filter(isUuid);
+  if (valid.length === 0) return [];
+  return db.select().from(modelVersions).where(inArray(modelVersions.id, valid));
+}
+
+export type ModelVersionFilter = PageArgs & {
+  modelType?: ModelType | null;
+  activeOnly?: boolean | null;
+};
+
+export async function listModelVersions(
+  db: Db,
+  filter: ModelVersionFilter,
+): Promise<Page<ModelVersionRow>> {
+  const where: SQL[] = [];
+  if (filter.after) where.push(lt(modelVersions.seq, decodeCursor(filter.after)));
+  if (filter.modelType) where.push(eq(modelVersions.modelType, filter.modelType));
+  if (filter.activeOnly) where.push(eq(modelVersions.isActive, true));
+  const rows = await db
+    .select()
+    .from(modelVersions)
+    .where(and(...where))
+    .orderBy(desc(modelVersions.seq))
+    .limit(filter.first + 1);
+  return toPage(rows, filter.first);
+}
+
+/** Makes a version the active one of its type; the others of that type are deactivated. */
+export async function activateModelVersion(db: Db, id: string): Promise<ModelVersionRow> {
+  const target = await getModelVersion(db, id);
+  if (!target) throw notFound('model version', id);
+  return db.transaction(async (tx) => {
+    await lockModelType(tx, target.modelType);
+    await tx
+      .update(modelVersions)
+      .set({ isActive: false })
+      .where(
+        and(
+          eq(modelVersions.modelType, target.modelType),
+          eq(modelVersions.isActive, true),
+          ne(modelVersions.id, id),
+        ),
+      );
+    const [row] = await tx
+      .update(modelVersions)
+      .set({ isActive: true })
+      .where(eq(modelVersions.id, id))
+      .returning();
+    if (!row) throw notFound('model version', id);
+    return row;
+  });
+}
+
+/** Deletes a version unless it is the active one of its type. */
+export async function deleteModelVersion(db: Db, id: string): Promise<string> {
+  if (isUuid(id)) {
+    const [row] = await db
+      .delete(modelVersions)
+      .where(and(eq(modelVersions.id, id), not(modelVersions.isActive)))
+      .returning({ id: modelVersions.id });
+    if (row) return row.id;
+  }
+  const current = await getModelVersion(db, id);
+  if (!current) throw notFound('model version', id);
+  throw new AppError(
+    ErrorCode.CONFLICT,
+    `Cannot delete ${versionLabel(current.versionNumber)} of ${current.modelType}: it is the active version; activate another first`,
+  );
+}
+
+export async function modelVersionsByJobIds(
+  db: Db,
+  jobIds: readonly string[],
+): Promise<ModelVersionRow[]> {
+  if (jobIds.length === 0) return [];
+  return db
+    .select()
+    .from(modelVersions)
+    .where(inArray(modelVersions.jobId, [...jobIds]));
+}
+
+export async function countModelVersions(db: Db): Promise<{ total: number; active: number }> {
+  const [row] = await db
+    .select({
+      total: count(),
+      active: sql<number>`count(*) filter (where ${modelVersions.isActive})`.mapWith(Number),
+    })
+    .from(modelVersions);
+  return { total: row?.total ?? 0, active: row?.active ?? 0 };
+}

@@ -1,0 +1,54 @@
+import type { Db } from '../db/client.ts';
+import type { TrainingJobRow } from '../db/schema.ts';
+import { type AppEvents, jobTopic } from '../events/topics.ts';
+import * as jobs from './jobs.ts';
+import * as versions from './model-versions.ts';
+import { SystemStatusCache } from './status.ts';
+import type { TransitionAction } from './transitions.ts';
+
+/**
+ * The training domain as the API uses it: every write goes through here so that it is announced
+ * on the event bus (subscriptions, caches, other processes listen there).
+ */
+export function createTrainingService(db: Db, events: AppEvents) {
+  const statusCache = new SystemStatusCache(db);
+  events.subscribe('jobs', () => statusCache.invalidate());
+
+  const announce = (job: TrainingJobRow) => {
+    events.publish(jobTopic(job.id), { job });
+    events.publish('jobs', { jobId: job.id });
+    return job;
+  };
+  const transition = async (id: string, action: TransitionAction) =>
+    announce(await jobs.transitionJob(db, id, action));
+
+  return {
+    createJob: async (input: unknown) => announce(await jobs.createJob(db, input)),
+    pauseJob: (id: string) => transition(id, 'pause'),
+    resumeJob: (id: string) => transition(id, 'resume'),
+    cancelJob: (id: string) => transition(id, 'cancel'),
+    deleteJob: async (id: string) => {
+      const deleted = await jobs.deleteJob(db, id);
+      events.publish('jobs', { jobId: deleted });
+      return deleted;
+    },
+    activateModelVersion: async (id: string) => {
+      const row = await versions.activateModelVersion(db, id);
+      events.publish('jobs', { jobId: null });
+      return row;
+    },
+    deleteModelVersion: async (id: string) => {
+      const deleted = await versions.deleteModelVersion(db, id);
+      events.publish('jobs', { jobId: null });
+      return deleted;
+    },
+    getJob: (id: string) => jobs.getJob(db, id),
+    listJobs: (filter: jobs.JobFilter) => jobs.listJobs(db, filter),
+    getModelVersion: (id: string) => versions.getModelVersion(db, id),
+    listModelVersions: (filter: versions.ModelVersionFilter) =>
+      versions.listModelVersions(db, filter),
+    systemStatus: () => statusCache.get(),
+  };
+}
+
+export type TrainingService = ReturnType<typeof createTrainingService>;
