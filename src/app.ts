@@ -56,10 +56,7 @@ export function createApp({ database, logger, tokens }: AppOptions) {
     plugins: [
       useReadinessCheck({
         endpoint: '/ready',
-        check: async () => {
-          await database.ping();
-          return true;
-        },
+        check: () => database.isReady(),
       }),
     ],
   });

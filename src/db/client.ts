@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
@@ -36,14 +36,24 @@ export type Database = {
   kind: 'pglite' | 'postgres';
   /** Applies pending migrations from drizzle/. */
   migrate(): Promise<void>;
-  /** Cheap round trip, for readiness. */
-  ping(): Promise<void>;
+  /** Reachable and every migration of drizzle/ applied: the readiness check. */
+  isReady(): Promise<boolean>;
   close(): Promise<void>;
   /** The raw PGlite instance (tests dump it), when embedded. */
   pglite?: PGlite;
   /** The raw postgres.js client, when on a server (LISTEN/NOTIFY needs it). */
   sql?: postgres.Sql;
 };
+
+/** How many migrations drizzle/ holds; a ready database has applied all of them. */
+function expectedMigrations(): number {
+  const journal = JSON.parse(
+    readFileSync(path.join(MIGRATIONS_FOLDER, 'meta/_journal.json'), 'utf8'),
+  );
+  return (journal.entries as unknown[]).length;
+}
+
+const APPLIED_MIGRATIONS = 'select count(*)::int as n from drizzle.__drizzle_migrations';
 
 function queryLogger(onQuery?: (sql: string) => void): DrizzleLogger | undefined {
   return onQuery ? { logQuery: (query) => onQuery(query) } : undefined;
@@ -63,8 +73,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       kind: 'postgres',
       sql,
       migrate: () => migratePostgres(db as never, { migrationsFolder: MIGRATIONS_FOLDER }),
-      ping: async () => {
-        await sql`select 1`;
+      isReady: async () => {
+        const [row] = await sql.unsafe(APPLIED_MIGRATIONS);
+        return row?.n >= expectedMigrations();
       },
       close: () => sql.end({ timeout: 5 }),
     };
@@ -81,8 +92,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     kind: 'pglite',
     pglite,
     migrate: () => migratePglite(db as never, { migrationsFolder: MIGRATIONS_FOLDER }),
-    ping: async () => {
-      await pglite.query('select 1');
+    isReady: async () => {
+      const { rows } = await pglite.query<{ n: number }>(APPLIED_MIGRATIONS);
+      return (rows[0]?.n ?? 0) >= expectedMigrations();
     },
     close: () => pglite.close(),
   };

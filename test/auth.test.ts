@@ -1,0 +1,101 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { loadOrCreateAdminToken, parseAuthTokens, TokenStore } from '../src/auth/tokens.ts';
+import { codes, createTestApp, type TestApp, VIEWER_TOKEN } from './support/app.ts';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await createTestApp();
+});
+afterAll(() => app.close());
+
+const create = `mutation { createTrainingJob(input: { name: "a", bundeslaender: ["HH"] }) { id } }`;
+
+describe('roles', () => {
+  test('no token or an unknown token: UNAUTHENTICATED', async () => {
+    expect(codes(await app.gql('{ trainingStatus { totalJobs } }', {}, { token: null }))).toEqual([
+      'UNAUTHENTICATED',
+    ]);
+    expect(codes(await app.gql(create, {}, { token: 'wrong-token-wrong-token' }))).toEqual([
+      'UNAUTHENTICATED',
+    ]);
+  });
+
+  test('viewer reads but may not change anything: FORBIDDEN', async () => {
+    const read = await app.gql(
+      '{ trainingStatus { totalJobs } trainingJobs { edges { cursor } } }',
+      {},
+      { token: VIEWER_TOKEN },
+    );
+    expect(read.errors).toBeUndefined();
+    for (const mutation of [
+      create,
+      'mutation { pauseTrainingJob(id: "x") { id } }',
+      'mutation { deleteTrainingJob(id: "x") }',
+      'mutation { activateModelVersion(id: "x") { id } }',
+      'mutation { deleteModelVersion(id: "x") }',
+    ]) {
+      expect(codes(await app.gql(mutation, {}, { token: VIEWER_TOKEN }))).toEqual(['FORBIDDEN']);
+    }
+  });
+
+  test('health and readiness need no token', async () => {
+    for (const endpoint of ['/health', '/ready']) {
+      const response = await app.yoga.fetch(`http://test${endpoint}`);
+      expect(response.status).toBe(200);
+    }
+  });
+
+  test('GraphiQL is served from the package, with no CDN', async () => {
+    const response = await app.yoga.fetch('http://test/graphql', {
+      headers: { accept: 'text/html' },
+    });
+    const html = await response.text();
+    expect(response.status).toBe(200);
+    expect(html).toContain('Training jobs API');
+    expect(html).not.toMatch(/unpkg\.com|jsdelivr/);
+  });
+});
+
+describe('AUTH_DISABLED', () => {
+  test('treats every request as admin', async () => {
+    const open = await createTestApp({ authDisabled: true });
+    try {
+      expect((await open.gql(create, {}, { token: null })).errors).toBeUndefined();
+    } finally {
+      await open.close();
+    }
+  });
+});
+
+describe('tokens', () => {
+  test('AUTH_TOKENS parses token:role pairs and rejects bad ones', () => {
+    expect(parseAuthTokens('aaaaaaaaaaaaaaaa:admin, bbbbbbbbbbbbbbbb:viewer')).toEqual([
+      { token: 'aaaaaaaaaaaaaaaa', role: 'admin' },
+      { token: 'bbbbbbbbbbbbbbbb', role: 'viewer' },
+    ]);
+    expect(() => parseAuthTokens('aaaaaaaaaaaaaaaa:root')).toThrow(/admin or token:viewer/);
+    expect(() => parseAuthTokens('short:admin')).toThrow(/16 characters/);
+  });
+
+  test('the store knows each token, and only the exact token', () => {
+    const store = new TokenStore(parseAuthTokens('aaaaaaaaaaaaaaaa:admin,bbbbbbbbbbbbbbbb:viewer'));
+    expect(store.roleOf('aaaaaaaaaaaaaaaa')).toBe('admin');
+    expect(store.roleOf('bbbbbbbbbbbbbbbb')).toBe('viewer');
+    expect(store.roleOf('aaaaaaaaaaaaaaa')).toBeNull();
+    expect(store.roleOf('')).toBeNull();
+  });
+
+  test('the generated admin token is created once, private, and read back later', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'auth-'));
+    const first = loadOrCreateAdminToken(dir);
+    expect(first.created).toBe(true);
+    expect(first.token.length).toBeGreaterThanOrEqual(40);
+    expect(statSync(first.file).mode & 0o777).toBe(0o600);
+    const second = loadOrCreateAdminToken(dir);
+    expect(second).toEqual({ ...first, created: false });
+    expect(readFileSync(first.file, 'utf8').trim()).toBe(first.token);
+  });
+});

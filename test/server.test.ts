@@ -1,0 +1,130 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { describe, expect, test } from 'vitest';
+import { loadConfig } from '../src/config.ts';
+import { startServer } from '../src/server.ts';
+import { repoRoot } from './support/databases.ts';
+
+const TOKEN = 'server-test-token-0123456789';
+
+function configFor(dataDir: string) {
+  return loadConfig({
+    PORT: '0',
+    DATA_DIR: dataDir,
+    AUTH_TOKENS: `${TOKEN}:admin`,
+    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+  });
+}
+
+describe('server', () => {
+  test('serves over HTTP and finishes an in-flight request when stopped', async () => {
+    const server = await startServer(
+      configFor(mkdtempSync(path.join(tmpdir(), 'srv-'))),
+      pino({ level: 'silent' }),
+    );
+    expect((await fetch(server.url.replace('/graphql', '/ready'))).status).toBe(200);
+
+    // A request whose body is still arriving when the shutdown begins.
+    const body = JSON.stringify({ query: '{ trainingStatus { totalJobs } }' });
+    const { hostname, port } = new URL(server.url);
+    const inFlight = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(
+        {
+          hostname,
+          port,
+          path: '/graphql',
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${TOKEN}`,
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk) => {
+            text += chunk;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      setTimeout(() => req.end(body.slice(10)), 300);
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const stopped = server.stop();
+    const answer = await inFlight;
+    await stopped;
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text).data.trainingStatus.totalJobs).toBeTypeOf('number');
+    await expect(fetch(server.url)).rejects.toThrow();
+  });
+});
+
+/** Runs `npm start`'s entry point as a child process, resolving with its URL once ready. */
+function startChild(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: repoRoot,
+    env: { ...process.env, PORT: '0', LOG_FORMAT: 'json', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const ready = new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (chunk) => {
+      output += chunk;
+      const match = output.match(/"url":"([^"]+)"/);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`exited with ${code}: ${output}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { child, ready, exited, output: () => output };
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<number | null>) {
+  child.kill('SIGTERM');
+  return exited;
+}
+
+describe('main', () => {
+  test('prints a generated admin token once, keeps data across restarts, exits cleanly on SIGTERM', {
+    timeout: 90_000,
+  }, async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'main-'));
+    const env = { DATA_DIR: dataDir, DATABASE_URL: '' };
+
+    const first = startChild(env);
+    const url = await first.ready;
+    const token = first.output().match(/Bearer ([\w-]{40,})/)?.[1];
+    expect(token).toBeDefined();
+    const created = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        query:
+          'mutation { createTrainingJob(input: { name: "kept", bundeslaender: ["SN"] }) { id } }',
+      }),
+    });
+    expect(created.status).toBe(200);
+    expect(await stopChild(first.child, first.exited)).toBe(0);
+    expect(first.output()).toContain('"msg":"stopped"');
+
+    const second = startChild(env);
+    const url2 = await second.ready;
+    expect(second.output()).not.toContain(token);
+    const list = await fetch(url2, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: '{ trainingJobs { edges { node { name } } } }' }),
+    });
+    expect(await list.json()).toEqual({
+      data: { trainingJobs: { edges: [{ node: { name: 'kept' } }] } },
+    });
+    expect(await stopChild(second.child, second.exited)).toBe(0);
+  });
+});

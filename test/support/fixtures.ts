@@ -1,0 +1,69 @@
+import type { Db } from '../../src/db/client.ts';
+import { metricPoints, modelVersions, type TrainingJobRow } from '../../src/db/schema.ts';
+import { createJob, transitionJob } from '../../src/training/jobs.ts';
+import type { TransitionAction } from '../../src/training/transitions.ts';
+
+export const JOB_FIELDS = `
+  id name modelType status progress currentEpoch totalEpochs currentStep totalSteps
+  loss valLoss learningRate documentsProcessed totalDocuments
+  createdAt startedAt estimatedCompletion completedAt errorMessage
+  metrics { precision recall f1Score accuracy lossHistory valLossHistory }
+  config { name modelType bundeslaender batchSize learningRate epochs warmupSteps weightDecay gradientAccumulation mixedPrecision }
+  history(last: 5) { step epoch loss valLoss learningRate timestamp }
+  modelVersion { id version isActive sizeMb }
+`;
+
+export const newJob = (db: Db, name = 'job', extra: Record<string, unknown> = {}) =>
+  createJob(db, { name, bundeslaender: ['NW', 'BY'], ...extra });
+
+/** Moves a job along the runner's path, as the runner would. */
+export async function advance(db: Db, job: TrainingJobRow, ...actions: TransitionAction[]) {
+  let row = job;
+  for (const action of actions) row = await transitionJob(db, row.id, action);
+  return row;
+}
+
+export async function addPoints(db: Db, jobId: string, count: number, evalEvery = 10) {
+  if (count === 0) return;
+  await db.insert(metricPoints).values(
+    Array.from({ length: count }, (_, i) => ({
+      jobId,
+      step: i + 1,
+      epoch: Math.floor(i / evalEvery) + 1,
+      loss: 1 / (i + 1),
+      valLoss: (i + 1) % evalEvery === 0 ? 1.1 / (i + 1) : null,
+      learningRate: 0.0001,
+    })),
+  );
+}
+
+/** A model version as the runner records it on completion. */
+export async function addVersion(
+  db: Db,
+  job: TrainingJobRow,
+  versionNumber: number,
+  isActive = false,
+) {
+  const [row] = await db
+    .insert(modelVersions)
+    .values({
+      jobId: job.id,
+      modelType: job.modelType,
+      versionNumber,
+      isActive,
+      metrics: {
+        precision: 0.8,
+        recall: 0.7,
+        f1Score: 0.75,
+        accuracy: 0.8,
+        lossHistory: [1, 0.5],
+        valLossHistory: [0.6],
+      },
+      config: {},
+      bundeslaender: job.bundeslaender,
+      artifactBytes: 3 * 1024 * 1024,
+    })
+    .returning();
+  if (!row) throw new Error('no version');
+  return row;
+}
