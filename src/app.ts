@@ -10,6 +10,7 @@ import type { GraphQLContext } from './schema/context.ts';
 import { createMaskError } from './schema/errors.ts';
 import { schema } from './schema/index.ts';
 import { createLoaders } from './schema/loaders.ts';
+import { useTrainingResponseCache } from './schema/response-cache.ts';
 import { createTrainingService } from './training/service.ts';
 
 export type AppOptions = {
@@ -17,6 +18,8 @@ export type AppOptions = {
   logger: Logger;
   /** Known tokens, or 'disabled' to treat every request as admin (AUTH_DISABLED). */
   tokens: TokenStore | 'disabled';
+  /** How long a cached query result may be served; 0 turns the response cache off. */
+  responseCacheTtlMs?: number;
 };
 
 const EXAMPLE_QUERY = `# Paste your token into Headers below: {"Authorization": "Bearer <token>"}
@@ -29,7 +32,7 @@ query Overview {
 `;
 
 /** The whole HTTP application, without listening: tests call `yoga.fetch`, main.ts serves it. */
-export function createApp({ database, logger, tokens }: AppOptions) {
+export function createApp({ database, logger, tokens, responseCacheTtlMs = 1000 }: AppOptions) {
   const events = new EventBus<AppTopics>();
   const training = createTrainingService(database.db, events);
 
@@ -54,6 +57,7 @@ export function createApp({ database, logger, tokens }: AppOptions) {
       loaders: createLoaders(database.db),
     }),
     plugins: [
+      useTrainingResponseCache(events, tokens, responseCacheTtlMs),
       useReadinessCheck({
         endpoint: '/ready',
         check: () => database.isReady(),

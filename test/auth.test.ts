@@ -99,3 +99,15 @@ describe('tokens', () => {
     expect(readFileSync(first.file, 'utf8').trim()).toBe(first.token);
   });
 });
+
+describe('response cache', () => {
+  test('never serves a cached result to a caller without the role', async () => {
+    const query = '{ trainingStatus { totalJobs } }';
+    expect((await app.gql(query)).errors).toBeUndefined();
+    expect((await app.gql(query, {}, { token: VIEWER_TOKEN })).errors).toBeUndefined();
+    expect(codes(await app.gql(query, {}, { token: null }))).toEqual(['UNAUTHENTICATED']);
+    expect(codes(await app.gql(query, {}, { token: 'not-a-known-token-at-all' }))).toEqual([
+      'UNAUTHENTICATED',
+    ]);
+  });
+});

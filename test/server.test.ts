@@ -21,7 +21,9 @@ function configFor(dataDir: string) {
 }
 
 describe('server', () => {
-  test('serves over HTTP and finishes an in-flight request when stopped', async () => {
+  test('serves over HTTP and finishes an in-flight request when stopped', {
+    timeout: 120_000,
+  }, async () => {
     const server = await startServer(
       configFor(mkdtempSync(path.join(tmpdir(), 'srv-'))),
       pino({ level: 'silent' }),

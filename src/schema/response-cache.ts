@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import { createInMemoryCache, useResponseCache } from '@graphql-yoga/plugin-response-cache';
+import { authenticate } from '../auth/context.ts';
+import type { TokenStore } from '../auth/tokens.ts';
+import type { AppEvents } from '../events/topics.ts';
+
+/**
+ * Query results are cached per role and dropped whenever a job or model version changes (the
+ * event bus says so), so dashboards polling the same queries cost no database round trips.
+ * The TTL bounds staleness for changes another process made.
+ *
+ * Dropping works by generation: every change starts a new one, and the generation is part of the
+ * cache key, so no result computed before the change can be served after it.
+ */
+export function useTrainingResponseCache(
+  events: AppEvents,
+  tokens: TokenStore | 'disabled',
+  ttlMs: number,
+) {
+  let generation = 0;
+  events.subscribe('jobs', () => {
+    generation += 1;
+  });
+  return useResponseCache({
+    cache: createInMemoryCache({ max: 1000 }),
+    ttl: ttlMs,
+    // The role, not the token: results differ by role only; anonymous results are errors and never cached.
+    session: (request) => authenticate(request, tokens).role,
+    enabled: () => ttlMs > 0,
+    buildResponseCacheKey: ({ documentString, variableValues, operationName, sessionId }) =>
+      createHash('sha256')
+        .update(
+          JSON.stringify([generation, sessionId, operationName, documentString, variableValues]),
+        )
+        .digest('base64url'),
+  });
+}
