@@ -17,6 +17,7 @@ const envSchema = z.object({
   AUTH_DISABLED: bool(false),
   DEMO_DATA: bool(true),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  RESPONSE_CACHE_TTL_MS: z.coerce.number().int().min(0).default(1000),
 });
 
 export type AppConfig = {
@@ -28,6 +29,7 @@ export type AppConfig = {
   authDisabled: boolean;
   demoData: boolean;
   shutdownTimeoutMs: number;
+  responseCacheTtlMs: number;
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -48,5 +50,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     authDisabled: e.AUTH_DISABLED,
     demoData: e.DEMO_DATA,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    responseCacheTtlMs: e.RESPONSE_CACHE_TTL_MS,
   };
 }

@@ -1,10 +1,16 @@
-import type { TrainingJobRow } from '../db/schema.ts';
+import type { MetricPointRow, TrainingJobRow } from '../db/schema.ts';
 import type { EventBus } from './bus.ts';
+
+/**
+ * A change of one job: its row as of the change (so subscribers need not read it again) and the
+ * metric points recorded since the previous event of that job, oldest first.
+ */
+export type JobEvent = { job: TrainingJobRow; newPoints: MetricPointRow[] };
 
 /** What the application publishes. `jobs` fires on any change of any job or model version. */
 export type AppTopics = {
   jobs: { jobId: string | null };
-  [job: `job:${string}`]: { job: TrainingJobRow };
+  [job: `job:${string}`]: JobEvent;
 };
 
 export type AppEvents = EventBus<AppTopics>;

@@ -15,7 +15,7 @@ export function createTrainingService(db: Db, events: AppEvents) {
   events.subscribe('jobs', () => statusCache.invalidate());
 
   const announce = (job: TrainingJobRow) => {
-    events.publish(jobTopic(job.id), { job });
+    events.publish(jobTopic(job.id), { job, newPoints: [] });
     events.publish('jobs', { jobId: job.id });
     return job;
   };
