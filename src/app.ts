@@ -1,25 +1,36 @@
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createFetch } from '@whatwg-node/fetch';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { authenticate } from './auth/context.ts';
 import type { TokenStore } from './auth/tokens.ts';
+import { type AppConfig, loadConfig } from './config.ts';
 import type { Database } from './db/client.ts';
 import { EventBus } from './events/bus.ts';
 import type { AppTopics } from './events/topics.ts';
+import { useBodyLimits } from './http/body-limits.ts';
 import type { Logger } from './logger.ts';
 import type { GraphQLContext } from './schema/context.ts';
-import { createMaskError } from './schema/errors.ts';
+import { createMaskError, useContractErrorCodes } from './schema/errors.ts';
 import { schema } from './schema/index.ts';
 import { createLoaders } from './schema/loaders.ts';
+import { useOperationLimits } from './schema/operation-limits.ts';
 import { useTrainingResponseCache } from './schema/response-cache.ts';
 import { createTrainingService } from './training/service.ts';
+
+export type AppSettings = Pick<
+  AppConfig,
+  'limits' | 'introspection' | 'production' | 'responseCacheTtlMs'
+>;
 
 export type AppOptions = {
   database: Database;
   logger: Logger;
   /** Known tokens, or 'disabled' to treat every request as admin (AUTH_DISABLED). */
   tokens: TokenStore | 'disabled';
-  /** How long a cached query result may be served; 0 turns the response cache off. */
-  responseCacheTtlMs?: number;
+  /** Limits and switches; the environment's defaults when left out. */
+  settings?: AppSettings;
 };
 
 const EXAMPLE_QUERY = `# Paste your token into Headers below: {"Authorization": "Bearer <token>"}
@@ -31,8 +42,17 @@ query Overview {
 }
 `;
 
+/** Browsers cannot send these cross-site without a preflight, so their presence proves intent. */
+const CSRF_SAFE_HEADERS = [
+  'authorization',
+  'apollo-require-preflight',
+  'x-apollo-operation-name',
+  'x-graphql-yoga-csrf',
+];
+
 /** The whole HTTP application, without listening: tests call `yoga.fetch`, main.ts serves it. */
-export function createApp({ database, logger, tokens, responseCacheTtlMs = 1000 }: AppOptions) {
+export function createApp({ database, logger, tokens, settings = loadConfig({}) }: AppOptions) {
+  const { limits } = settings;
   const events = new EventBus<AppTopics>();
   const training = createTrainingService(database.db, events);
 
@@ -43,7 +63,14 @@ export function createApp({ database, logger, tokens, responseCacheTtlMs = 1000 
     landingPage: false,
     renderGraphiQL,
     graphiql: { title: 'Training jobs API', defaultQuery: EXAMPLE_QUERY },
-    maskedErrors: { maskError: createMaskError(logger) },
+    maskedErrors: { maskError: createMaskError(logger), isDev: false },
+    fetchAPI: createFetch({
+      formDataLimits: {
+        fileSize: limits.maxUploadFileBytes,
+        files: limits.maxUploadFiles,
+        fieldSize: limits.maxBodyBytes,
+      },
+    }),
     logging: {
       debug: (...args) => logger.debug(args.map(String).join(' ')),
       info: (...args) => logger.info(args.map(String).join(' ')),
@@ -55,13 +82,16 @@ export function createApp({ database, logger, tokens, responseCacheTtlMs = 1000 
       db: database.db,
       training,
       loaders: createLoaders(database.db),
+      limits,
     }),
     plugins: [
-      useTrainingResponseCache(events, tokens, responseCacheTtlMs),
-      useReadinessCheck({
-        endpoint: '/ready',
-        check: () => database.isReady(),
-      }),
+      useBodyLimits(limits),
+      useCSRFPrevention({ requestHeaders: CSRF_SAFE_HEADERS }),
+      useOperationLimits(limits),
+      useContractErrorCodes(),
+      ...(settings.introspection ? [] : [useDisableIntrospection()]),
+      useTrainingResponseCache(events, tokens, settings.responseCacheTtlMs),
+      useReadinessCheck({ endpoint: '/ready', check: () => database.isReady() }),
     ],
   });
 

@@ -1,11 +1,13 @@
 import path from 'node:path';
 import { z } from 'zod';
 
-const bool = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0', ''])
-    .optional()
-    .transform((v) => (v === undefined || v === '' ? fallback : v === 'true' || v === '1'));
+const flag = z
+  .enum(['true', 'false', '1', '0'])
+  .optional()
+  .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1'));
+const bool = (fallback: boolean) => flag.transform((v) => v ?? fallback);
+
+const count = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 /** Every environment variable the server reads; README "Configuration" documents each. */
 const envSchema = z.object({
@@ -18,6 +20,17 @@ const envSchema = z.object({
   DEMO_DATA: bool(true),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   RESPONSE_CACHE_TTL_MS: z.coerce.number().int().min(0).default(1000),
+  NODE_ENV: z.string().optional(),
+  INTROSPECTION: flag,
+  MAX_DEPTH: count(12),
+  MAX_ALIASES: count(15),
+  MAX_TOKENS: count(5000),
+  MAX_COST: count(20_000),
+  MAX_PAGE_SIZE: count(100),
+  MAX_BODY_BYTES: count(1024 * 1024),
+  MAX_UPLOAD_BYTES: count(100 * 1024 * 1024),
+  MAX_UPLOAD_FILE_BYTES: count(50 * 1024 * 1024),
+  MAX_UPLOAD_FILES: count(100),
 });
 
 export type AppConfig = {
@@ -30,6 +43,23 @@ export type AppConfig = {
   demoData: boolean;
   shutdownTimeoutMs: number;
   responseCacheTtlMs: number;
+  production: boolean;
+  /** Whether clients may introspect the schema (GraphiQL's docs need it). */
+  introspection: boolean;
+  limits: Limits;
+};
+
+/** Abuse limits: refused before they cost anything. README "Security" lists them. */
+export type Limits = {
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxCost: number;
+  maxPageSize: number;
+  maxBodyBytes: number;
+  maxUploadBytes: number;
+  maxUploadFileBytes: number;
+  maxUploadFiles: number;
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -41,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new Error(`Invalid environment: ${issues.join('; ')}`);
   }
   const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
   return {
     port: e.PORT,
     host: e.HOST,
@@ -51,5 +82,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     demoData: e.DEMO_DATA,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     responseCacheTtlMs: e.RESPONSE_CACHE_TTL_MS,
+    production,
+    introspection: e.INTROSPECTION ?? !production,
+    limits: {
+      maxDepth: e.MAX_DEPTH,
+      maxAliases: e.MAX_ALIASES,
+      maxTokens: e.MAX_TOKENS,
+      maxCost: e.MAX_COST,
+      maxPageSize: e.MAX_PAGE_SIZE,
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      maxUploadBytes: e.MAX_UPLOAD_BYTES,
+      maxUploadFileBytes: e.MAX_UPLOAD_FILE_BYTES,
+      maxUploadFiles: e.MAX_UPLOAD_FILES,
+    },
   };
 }

@@ -24,12 +24,7 @@ export async function startServer(config: AppConfig, logger: Logger): Promise<Ru
   await database.migrate();
   const publicUrl = `http://${config.host}:${config.port}/graphql`;
   const tokens = setUpAuth(config, logger, publicUrl);
-  const app = createApp({
-    database,
-    logger,
-    tokens,
-    responseCacheTtlMs: config.responseCacheTtlMs,
-  });
+  const app = createApp({ database, logger, tokens, settings: config });
 
   const server = createServer(app.yoga);
   await new Promise<void>((resolve, reject) => {

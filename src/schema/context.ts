@@ -1,4 +1,5 @@
 import type { RequestAuth } from '../auth/context.ts';
+import type { Limits } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import type { TrainingService } from '../training/service.ts';
 import type { Loaders } from './loaders.ts';
@@ -9,4 +10,5 @@ export type GraphQLContext = {
   db: Db;
   training: TrainingService;
   loaders: Loaders;
+  limits: Limits;
 };

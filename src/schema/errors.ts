@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
-import { maskError as yogaMaskError } from 'graphql-yoga';
-import { AppError } from '../errors.ts';
+import { type Plugin, maskError as yogaMaskError } from 'graphql-yoga';
+import { AppError, ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
 /**
@@ -23,8 +23,58 @@ export function createMaskError(logger: Logger) {
         },
       });
     }
+    if (error instanceof GraphQLError && !error.originalError) return withCode(error);
     const masked = yogaMaskError(error, message, isDev);
     if (masked !== error) logger.error({ err: original }, 'unexpected error');
     return masked;
+  };
+}
+
+/**
+ * Errors raised by GraphQL itself and by yoga (syntax, validation, variable coercion, HTTP
+ * parsing, CSRF, form-data limits) are the client's: give them a contract code too.
+ */
+export function withCode(error: GraphQLError): GraphQLError {
+  const current = error.extensions.code;
+  if (typeof current === 'string' && CONTRACT_CODES.has(current)) return error;
+  const http = error.extensions.http as { status?: number } | undefined;
+  const tooLarge = http?.status === 413 || /limit exceeded/i.test(error.message);
+  const code = tooLarge
+    ? ErrorCode.PAYLOAD_TOO_LARGE
+    : http?.status === 403
+      ? ErrorCode.FORBIDDEN
+      : ErrorCode.BAD_USER_INPUT;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions: {
+      ...error.extensions,
+      code,
+      // yoga's own code (e.g. GRAPHQL_PARSE_FAILED), for clients that know it
+      ...(current ? { reason: current } : {}),
+      ...(tooLarge ? { http: { ...http, status: 413 } } : {}),
+    },
+  });
+}
+
+const CONTRACT_CODES = new Set<string>(Object.values(ErrorCode));
+
+/** Parse and validation errors skip error masking in yoga; code them here. */
+export function useContractErrorCodes(): Plugin {
+  return {
+    onParse:
+      () =>
+      ({ result, replaceParseResult }) => {
+        if (result instanceof GraphQLError) replaceParseResult(withCode(result));
+      },
+    onValidate:
+      () =>
+      ({ result, setResult }) => {
+        if (result.length > 0) {
+          setResult(result.map((e) => (e instanceof GraphQLError ? withCode(e) : e)));
+        }
+      },
   };
 }

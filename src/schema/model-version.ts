@@ -2,7 +2,7 @@ import { versionLabel } from '../training/model-versions.ts';
 import { builder } from './builder.ts';
 import { ModelTypeEnum } from './enums.ts';
 import { rowId } from './ids.ts';
-import { checkFirst, toConnection } from './pagination.ts';
+import { checkFirst, DEFAULT_PAGE_SIZE, toConnection } from './pagination.ts';
 import { ModelVersionRef, TrainingJobRef, TrainingMetricsRef } from './refs.ts';
 
 const BYTES_PER_MB = 1024 * 1024;
@@ -46,14 +46,20 @@ builder.queryFields((t) => ({
     authScopes: { viewer: true },
     description: 'Model versions, newest first (Relay connection).',
     args: {
-      first: t.arg.int({ defaultValue: 20, description: 'Page size, 0..100.' }),
+      first: t.arg.int({
+        defaultValue: DEFAULT_PAGE_SIZE,
+        description: 'Page size, 0..100 (MAX_PAGE_SIZE).',
+      }),
       after: t.arg.string({ description: 'Cursor of the last edge of the previous page.' }),
       modelType: t.arg({ type: ModelTypeEnum }),
       activeOnly: t.arg.boolean({ defaultValue: false }),
     },
     resolve: async (_root, args, ctx) =>
       toConnection(
-        await ctx.training.listModelVersions({ ...args, first: checkFirst(args.first) }),
+        await ctx.training.listModelVersions({
+          ...args,
+          first: checkFirst(args.first, ctx.limits.maxPageSize),
+        }),
         args.after,
       ),
   }),

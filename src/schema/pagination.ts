@@ -1,14 +1,13 @@
 import { encodeCursor, type Page } from '../db/pagination.ts';
 import { badInput } from '../errors.ts';
 
-/** The largest page a client may ask for. */
-export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
 
-export function checkFirst(first: number | null | undefined): number {
+/** The page size asked for, within 0..maxPageSize (MAX_PAGE_SIZE). */
+export function checkFirst(first: number | null | undefined, maxPageSize: number): number {
   const n = first ?? DEFAULT_PAGE_SIZE;
-  if (n < 0 || n > MAX_PAGE_SIZE) {
-    throw badInput('first', `first must be between 0 and ${MAX_PAGE_SIZE}`);
+  if (n < 0 || n > maxPageSize) {
+    throw badInput('first', `first must be between 0 and ${maxPageSize}`);
   }
   return n;
 }

@@ -5,7 +5,7 @@ import { HISTORY_WINDOW } from '../training/metrics.ts';
 import { builder } from './builder.ts';
 import { ModelTypeEnum, TrainingStatusEnum } from './enums.ts';
 import { rowId } from './ids.ts';
-import { checkFirst, toConnection } from './pagination.ts';
+import { checkFirst, DEFAULT_PAGE_SIZE, toConnection } from './pagination.ts';
 import { ModelVersionRef, TrainingJobRef, TrainingMetricsRef } from './refs.ts';
 
 const L = CONFIG_LIMITS;
@@ -238,14 +238,20 @@ builder.queryFields((t) => ({
     authScopes: { viewer: true },
     description: 'Training jobs, newest first (Relay connection).',
     args: {
-      first: t.arg.int({ defaultValue: 20, description: 'Page size, 0..100.' }),
+      first: t.arg.int({
+        defaultValue: DEFAULT_PAGE_SIZE,
+        description: 'Page size, 0..100 (MAX_PAGE_SIZE).',
+      }),
       after: t.arg.string({ description: 'Cursor of the last edge of the previous page.' }),
       status: t.arg({ type: [TrainingStatusEnum], description: 'Only jobs in these statuses.' }),
       modelType: t.arg({ type: ModelTypeEnum }),
     },
     resolve: async (_root, args, ctx) =>
       toConnection(
-        await ctx.training.listJobs({ ...args, first: checkFirst(args.first) }),
+        await ctx.training.listJobs({
+          ...args,
+          first: checkFirst(args.first, ctx.limits.maxPageSize),
+        }),
         args.after,
       ),
   }),

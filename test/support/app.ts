@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { type App, createApp } from '../../src/app.ts';
+import { type App, type AppSettings, createApp } from '../../src/app.ts';
 import { TokenStore } from '../../src/auth/tokens.ts';
 import { createTestDatabase, type TestDatabase } from './databases.ts';
 
@@ -23,7 +23,9 @@ export type GqlError = { message: string; path?: string[]; extensions?: Record<s
 export type GqlResult<T> = { data?: T | null; errors?: GqlError[]; status: number };
 
 /** The real yoga app on a fresh database, with an admin and a viewer token. */
-export async function createTestApp(options: { authDisabled?: boolean } = {}): Promise<TestApp> {
+export async function createTestApp(
+  options: { authDisabled?: boolean; settings?: AppSettings } = {},
+): Promise<TestApp> {
   const queries: string[] = [];
   const database = await createTestDatabase({ onQuery: (sql) => queries.push(sql) });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -33,7 +35,7 @@ export async function createTestApp(options: { authDisabled?: boolean } = {}): P
         { token: ADMIN_TOKEN, role: 'admin' },
         { token: VIEWER_TOKEN, role: 'viewer' },
       ]);
-  const app = createApp({ database, logger, tokens });
+  const app = createApp({ database, logger, tokens, settings: options.settings });
   return {
     ...app,
     database,
