@@ -10,6 +10,10 @@ type Decoded<H> = { header: H; sections: Section[] };
 
 const KIND = { f32: 1, i32: 2 } as const;
 
+// On little-endian machines (all current targets) sections are copied as bytes; the DataView
+// paths keep the format identical elsewhere.
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
 export function encodeContainer(
   magic: string,
   version: number,
@@ -32,7 +36,10 @@ export function encodeContainer(
   bytes.set(json, 12);
   let offset = dataStart;
   for (const section of sections) {
-    if (section instanceof Float32Array) {
+    if (LITTLE_ENDIAN) {
+      bytes.set(new Uint8Array(section.buffer, section.byteOffset, section.byteLength), offset);
+      offset += section.byteLength;
+    } else if (section instanceof Float32Array) {
       for (let i = 0; i < section.length; i++, offset += 4)
         view.setFloat32(offset, section[i] as number, true);
     } else {
@@ -64,6 +71,11 @@ export function decodeContainer<H>(
   let offset = Math.ceil((12 + headerLength) / 4) * 4;
   const sections: Section[] = parsed.sections.map(({ kind, length }) => {
     if (offset + 4 * length > bytes.length) throw new Error(`${what}: truncated`);
+    if (LITTLE_ENDIAN) {
+      const copy = bytes.slice(offset, offset + 4 * length).buffer;
+      offset += 4 * length;
+      return kind === KIND.f32 ? new Float32Array(copy) : new Int32Array(copy);
+    }
     if (kind === KIND.f32) {
       const out = new Float32Array(length);
       for (let i = 0; i < length; i++, offset += 4) out[i] = view.getFloat32(offset, true);

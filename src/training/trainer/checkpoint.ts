@@ -1,5 +1,5 @@
 import { decodeContainer, encodeContainer, section } from './binary.ts';
-import { createParams, type Params } from './params.ts';
+import { activeBuckets, createParams, type Params } from './params.ts';
 
 /**
  * Where a run stands between two optimizer steps. The data order is not stored: each epoch's
@@ -34,11 +34,12 @@ export function encodeCheckpoint(
   params: Params,
 ): Uint8Array {
   const { classes: k, activeCount } = params;
+  const active = activeBuckets(params);
   const rows = (source: Float32Array) => {
     const out = new Float32Array(activeCount * k);
     for (let r = 0; r < activeCount; r++) {
-      const from = (params.activeList[r] as number) * k;
-      out.set(source.subarray(from, from + k), r * k);
+      const from = (active[r] as number) * k;
+      for (let c = 0; c < k; c++) out[r * k + c] = source[from + c] as number;
     }
     return out;
   };
@@ -49,7 +50,7 @@ export function encodeCheckpoint(
     activeCount,
   };
   return encodeContainer(MAGIC, VERSION, full, [
-    params.activeList.slice(0, activeCount),
+    active,
     rows(params.weights),
     rows(params.mWeights),
     rows(params.vWeights),
@@ -67,14 +68,16 @@ export function decodeCheckpoint(bytes: Uint8Array): { header: CheckpointHeader;
   const params = createParams(buckets, k);
   const fill = (index: number, target: Float32Array) => {
     const rows = section(decoded, index, Float32Array, activeCount * k, WHAT);
-    for (let r = 0; r < activeCount; r++)
-      target.set(rows.subarray(r * k, r * k + k), (active[r] as number) * k);
+    for (let r = 0; r < activeCount; r++) {
+      const to = (active[r] as number) * k;
+      for (let c = 0; c < k; c++) target[to + c] = rows[r * k + c] as number;
+    }
   };
   for (const bucket of active) {
-    if (bucket < 0 || bucket >= buckets) throw new Error(`${WHAT}: bucket ${bucket} out of range`);
+    if (bucket < 0 || bucket >= buckets || params.active[bucket] === 1)
+      throw new Error(`${WHAT}: bucket ${bucket} out of range or repeated`);
     params.active[bucket] = 1;
   }
-  params.activeList.set(active);
   params.activeCount = activeCount;
   fill(1, params.weights);
   fill(2, params.mWeights);

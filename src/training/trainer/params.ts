@@ -12,9 +12,8 @@ export type Params = {
   vWeights: Float32Array;
   mBias: Float32Array;
   vBias: Float32Array;
+  /** 1 for active buckets. */
   active: Uint8Array;
-  /** The active buckets, in the order they became active. */
-  activeList: Int32Array;
   activeCount: number;
 };
 
@@ -29,7 +28,6 @@ export function createParams(buckets: number, classes: number): Params {
     mBias: new Float32Array(classes),
     vBias: new Float32Array(classes),
     active: new Uint8Array(buckets),
-    activeList: new Int32Array(buckets),
     activeCount: 0,
   };
 }
@@ -37,5 +35,13 @@ export function createParams(buckets: number, classes: number): Params {
 export function activate(params: Params, bucket: number): void {
   if (params.active[bucket] === 1) return;
   params.active[bucket] = 1;
-  params.activeList[params.activeCount++] = bucket;
+  params.activeCount++;
+}
+
+/** The active buckets, ascending. */
+export function activeBuckets(params: Params): Int32Array {
+  const out = new Int32Array(params.activeCount);
+  let n = 0;
+  for (let b = 0; b < params.buckets; b++) if (params.active[b] === 1) out[n++] = b;
+  return out;
 }
