@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { maskError as yogaMaskError } from 'graphql-yoga';
-import { AppError } from '../errors.ts';
+import { AppError, ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
 /**
@@ -9,6 +9,11 @@ import type { Logger } from '../logger.ts';
  */
 export function createMaskError(logger: Logger) {
   return (error: unknown, message: string, isDev?: boolean): Error => {
+    if (isBodyTooLarge(error)) {
+      return new GraphQLError((error as Error).message, {
+        extensions: { code: ErrorCode.PAYLOAD_TOO_LARGE, http: { status: 413 } },
+      });
+    }
     const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
     if (original instanceof AppError) {
       const located = error instanceof GraphQLError ? error : undefined;
@@ -27,4 +32,17 @@ export function createMaskError(logger: Logger) {
     if (masked !== error) logger.error({ err: original }, 'unexpected error');
     return masked;
   };
+}
+
+/**
+ * yoga's request body limit (`maxRequestBodySize`): REQUEST_ENTITY_TOO_LARGE when the
+ * Content-Length says so up front; when a streamed multipart body crosses it, yoga re-wraps the
+ * error as BAD_REQUEST, and only the message tells. The contract calls both PAYLOAD_TOO_LARGE.
+ */
+function isBodyTooLarge(error: unknown): boolean {
+  if (!(error instanceof GraphQLError)) return false;
+  return (
+    error.extensions.code === 'REQUEST_ENTITY_TOO_LARGE' ||
+    (error.extensions.code === 'BAD_REQUEST' && error.message.endsWith('Request body too large'))
+  );
 }
