@@ -1,14 +1,17 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { createApp } from './app.ts';
 import { setUpAuth } from './auth/setup.ts';
 import type { AppConfig } from './config.ts';
-import { openDatabase } from './db/client.ts';
+import { loadDemoCorpus } from './dataset/demo.ts';
+import type { Db } from './db/client.ts';
+import { openConfiguredDatabase } from './db/open.ts';
 import type { Logger } from './logger.ts';
 
 export type RunningServer = {
   url: string;
+  /** Settles once the demo corpus is loaded, or found not needed (it loads after listening). */
+  demoData: Promise<void>;
   /** Stops accepting, lets in-flight requests finish (up to the timeout), closes the database. */
   stop(): Promise<void>;
 };
@@ -16,12 +19,7 @@ export type RunningServer = {
 /** Wires configuration, database, auth and the app together and starts listening. */
 export async function startServer(config: AppConfig, logger: Logger): Promise<RunningServer> {
   const started = performance.now();
-  const database = await openDatabase(
-    config.databaseUrl
-      ? { kind: 'postgres', url: config.databaseUrl }
-      : { kind: 'pglite', dataDir: path.join(config.dataDir, 'pglite') },
-  );
-  await database.migrate();
+  const database = await openConfiguredDatabase(config);
   const publicUrl = `http://${config.host}:${config.port}/graphql`;
   const tokens = setUpAuth(config, logger, publicUrl);
   const app = createApp({ database, logger, tokens, settings: config });
@@ -37,18 +35,34 @@ export async function startServer(config: AppConfig, logger: Logger): Promise<Ru
     { url, database: database.kind, startupMs: Math.round(performance.now() - started) },
     'ready',
   );
+  // After listening, so that /health and /ready answer at once while the corpus loads.
+  const demoData = config.demoData ? loadDemoData(database.db, logger) : Promise.resolve();
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       await closeGracefully(server, config.shutdownTimeoutMs, logger);
       await app.yoga.dispose();
+      await demoData;
       await database.close();
       logger.info('stopped');
     })();
     return stopping;
   };
-  return { url, stop };
+  return { url, demoData, stop };
+}
+
+/** Loads the synthetic demo corpus into an empty database; a failure is logged, not fatal. */
+async function loadDemoData(db: Db, logger: Logger): Promise<void> {
+  const started = performance.now();
+  try {
+    const result = await loadDemoCorpus(db);
+    const ms = Math.round(performance.now() - started);
+    if (result) logger.info({ added: result.added, ms }, 'demo data: loaded the synthetic corpus');
+    else logger.info('demo data: documents already stored, nothing loaded');
+  } catch (error) {
+    logger.error({ err: error }, 'demo data: loading failed');
+  }
 }
 
 async function closeGracefully(server: Server, timeoutMs: number, logger: Logger): Promise<void> {

@@ -9,3 +9,11 @@ builder.scalarType('DateTime', {
     return date;
   },
 });
+
+builder.scalarType('File', {
+  description:
+    'An uploaded file (GraphQL multipart request spec: a multipart/form-data POST to /graphql).',
+  serialize: () => {
+    throw new TypeError('File is an input-only scalar');
+  },
+});
