@@ -31,6 +31,14 @@ const envSchema = z.object({
   MAX_UPLOAD_BYTES: count(100 * 1024 * 1024),
   MAX_UPLOAD_FILE_BYTES: count(50 * 1024 * 1024),
   MAX_UPLOAD_FILES: count(100),
+  WORKER: bool(true),
+  TRAINING_CONCURRENCY: count(1),
+  TRAINER: z.enum(['builtin', 'command']).default('builtin'),
+  TRAINER_COMMAND: z.string().optional(),
+  LEASE_MS: count(15_000),
+  PROGRESS_FLUSH_MS: count(250),
+  CHECKPOINT_INTERVAL_MS: count(10_000),
+  RUNNER_POLL_MS: count(2_000),
 });
 
 export type AppConfig = {
@@ -47,6 +55,20 @@ export type AppConfig = {
   /** Whether clients may introspect the schema (GraphiQL's docs need it). */
   introspection: boolean;
   limits: Limits;
+  runner: RunnerConfig;
+};
+
+/** The training runner of this process (README "Training"). */
+export type RunnerConfig = {
+  /** Whether this process trains at all (WORKER=false: API only). */
+  enabled: boolean;
+  concurrency: number;
+  trainer: 'builtin' | 'command';
+  trainerCommand: string | undefined;
+  leaseMs: number;
+  flushIntervalMs: number;
+  checkpointIntervalMs: number;
+  pollIntervalMs: number;
 };
 
 /** Abuse limits: refused before they cost anything. README "Security" lists them. */
@@ -72,6 +94,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
+  if (e.TRAINER === 'command' && !e.TRAINER_COMMAND) {
+    throw new Error('Invalid environment: TRAINER=command needs TRAINER_COMMAND');
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -94,6 +119,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
       maxUploadFileBytes: e.MAX_UPLOAD_FILE_BYTES,
       maxUploadFiles: e.MAX_UPLOAD_FILES,
+    },
+    runner: {
+      enabled: e.WORKER,
+      concurrency: e.TRAINING_CONCURRENCY,
+      trainer: e.TRAINER,
+      trainerCommand: e.TRAINER_COMMAND,
+      leaseMs: e.LEASE_MS,
+      flushIntervalMs: e.PROGRESS_FLUSH_MS,
+      checkpointIntervalMs: e.CHECKPOINT_INTERVAL_MS,
+      pollIntervalMs: e.RUNNER_POLL_MS,
     },
   };
 }

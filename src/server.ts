@@ -7,6 +7,7 @@ import { loadDemoCorpus } from './dataset/demo.ts';
 import type { Db } from './db/client.ts';
 import { openConfiguredDatabase } from './db/open.ts';
 import type { Logger } from './logger.ts';
+import { startRunner } from './training/runner/index.ts';
 
 export type RunningServer = {
   url: string;
@@ -37,13 +38,17 @@ export async function startServer(config: AppConfig, logger: Logger): Promise<Ru
   );
   // After listening, so that /health and /ready answer at once while the corpus loads.
   const demoData = config.demoData ? loadDemoData(database.db, logger) : Promise.resolve();
+  // The runner waits for the demo corpus, so that no job fixes its data set half-loaded.
+  const runner = demoData.then(() =>
+    startRunner(config.runner, { db: database.db, events: app.events, logger }),
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       await closeGracefully(server, config.shutdownTimeoutMs, logger);
+      await (await runner)?.stop();
       await app.yoga.dispose();
-      await demoData;
       await database.close();
       logger.info('stopped');
     })();

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, lte, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { chunks, documents } from '../db/dataset-tables.ts';
 import { BUNDESLAND_CODES, type Bundesland } from '../training/constants.ts';
@@ -65,17 +65,20 @@ export async function datasetStats(
   };
 }
 
-// Callers pass a job's states, which the database already constrains to the 16 codes.
-const trainable = (bundeslaender: readonly string[]) =>
+// Callers pass a job's states, which the database already constrains to the 16 codes; a job
+// also passes the newest document it trains on, so that later imports do not change its data.
+const trainable = (bundeslaender: readonly string[], upToSeq?: number) =>
   and(
     eq(documents.trainingAllowed, true),
     inArray(documents.bundesland, bundeslaender as readonly Bundesland[]),
+    upToSeq === undefined ? undefined : lte(documents.seq, upToSeq),
   );
 
 /** How much a job on these states would train on: its training-allowed documents and chunks. */
 export async function countTrainingData(
   db: Db,
   bundeslaender: readonly string[],
+  upToSeq?: number,
 ): Promise<{ documents: number; chunks: number }> {
   const [row] = await db
     .select({
@@ -83,7 +86,7 @@ export async function countTrainingData(
       chunks: sql<number>`coalesce(sum(${documents.chunkCount}), 0)`.mapWith(Number),
     })
     .from(documents)
-    .where(trainable(bundeslaender));
+    .where(trainable(bundeslaender, upToSeq));
   return { documents: row?.documents ?? 0, chunks: row?.chunks ?? 0 };
 }
 
@@ -95,11 +98,12 @@ export async function countTrainingData(
 export async function trainingChunks(
   db: Db,
   bundeslaender: readonly string[],
+  upToSeq?: number,
 ): Promise<{ text: string; label: string }[]> {
   return db
     .select({ text: chunks.text, label: documents.docType })
     .from(chunks)
     .innerJoin(documents, eq(chunks.documentId, documents.id))
-    .where(trainable(bundeslaender))
+    .where(trainable(bundeslaender, upToSeq))
     .orderBy(asc(documents.contentHash), asc(chunks.index));
 }

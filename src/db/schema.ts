@@ -3,6 +3,7 @@ import {
   bigint,
   boolean,
   check,
+  customType,
   doublePrecision,
   index,
   integer,
@@ -23,6 +24,13 @@ import {
   TRAINING_STATUSES,
   type TrainingStatus,
 } from '../training/constants.ts';
+
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
+  dataType: () => 'bytea',
+  toDriver: (value) => Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+  // postgres.js and PGlite both hand back a Buffer/Uint8Array; normalise to a plain Uint8Array view
+  fromDriver: (value) => new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
+});
 
 const tz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 const inList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(', '));
@@ -72,6 +80,8 @@ export const trainingJobs = pgTable(
     // runner lease: which process runs the job, until when it must renew
     leaseOwner: text('lease_owner'),
     leaseExpiresAt: tz('lease_expires_at'),
+    /** The newest document the job trains on, fixed when first prepared: resumes see the same data. */
+    datasetCutoff: bigint('dataset_cutoff', { mode: 'number' }),
   },
   (t) => [
     uniqueIndex('training_jobs_seq_uq').on(t.seq),
@@ -151,6 +161,25 @@ export const modelVersions = pgTable(
     check('model_versions_version_check', sql`${t.versionNumber} >= 1`),
   ],
 );
+
+/** The latest checkpoint of a job: where a pause, a restart or another process resumes from. */
+export const checkpoints = pgTable('checkpoints', {
+  jobId: uuid('job_id')
+    .primaryKey()
+    .references(() => trainingJobs.id, { onDelete: 'cascade' }),
+  step: integer('step').notNull(),
+  epoch: integer('epoch').notNull(),
+  state: bytea('state').notNull(),
+  createdAt: tz('created_at').notNull().defaultNow(),
+});
+
+/** The trained model of a version, in the database so that every process can serve it. */
+export const modelArtifacts = pgTable('model_artifacts', {
+  modelVersionId: uuid('model_version_id')
+    .primaryKey()
+    .references(() => modelVersions.id, { onDelete: 'cascade' }),
+  data: bytea('data').notNull(),
+});
 
 export type TrainingJobRow = typeof trainingJobs.$inferSelect;
 export type MetricPointRow = typeof metricPoints.$inferSelect;

@@ -5,7 +5,7 @@ import { type CountByKey, type DatasetStats, datasetStats } from '../dataset/sta
 import type { DocumentRow } from '../db/dataset-tables.ts';
 import { BUNDESLAND_CODES } from '../training/constants.ts';
 import { builder } from './builder.ts';
-import { checkFirst, toConnection } from './pagination.ts';
+import { checkFirst, DEFAULT_PAGE_SIZE, toConnection } from './pagination.ts';
 
 const DocumentRef = builder.loadableNodeRef<DocumentRow, string, string>('Document', {
   id: { resolve: (doc) => doc.id },
@@ -97,14 +97,20 @@ builder.queryFields((t) => ({
     authScopes: { viewer: true },
     description: 'Stored documents, newest first (Relay connection).',
     args: {
-      first: t.arg.int({ defaultValue: 20, description: 'Page size, 0..100.' }),
+      first: t.arg.int({
+        defaultValue: DEFAULT_PAGE_SIZE,
+        description: 'Page size, 0..100 (MAX_PAGE_SIZE).',
+      }),
       after: t.arg.string({ description: 'Cursor of the last edge of the previous page.' }),
       bundesland: t.arg.string({ description: 'Only this state code.' }),
       docType: t.arg.string({ description: `Only this type: ${DOC_TYPES.join(', ')}.` }),
     },
     resolve: async (_root, args, ctx) =>
       toConnection(
-        await listDocuments(ctx.db, { ...args, first: checkFirst(args.first) }),
+        await listDocuments(ctx.db, {
+          ...args,
+          first: checkFirst(args.first, ctx.limits.maxPageSize),
+        }),
         args.after,
       ),
   }),

@@ -38,8 +38,7 @@ export function withCode(error: GraphQLError): GraphQLError {
   const current = error.extensions.code;
   if (typeof current === 'string' && CONTRACT_CODES.has(current)) return error;
   const http = error.extensions.http as { status?: number } | undefined;
-  const tooLarge =
-    http?.status === 413 || /limit exceeded|too large/i.test(error.message);
+  const tooLarge = http?.status === 413 || /limit exceeded|too large/i.test(error.message);
   const code = tooLarge
     ? ErrorCode.PAYLOAD_TOO_LARGE
     : http?.status === 403

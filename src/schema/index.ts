@@ -4,6 +4,7 @@ import './enums.ts';
 import './training-job.ts';
 import './model-version.ts';
 import './system-status.ts';
+import './classify.ts';
 import './dataset.ts';
 
 builder.queryType({ description: 'Reading needs the viewer or admin role.' });

@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Db } from '../db/client.ts';
 import type { MetricPointRow, ModelVersionRow } from '../db/schema.ts';
+import { queuePositions } from '../training/jobs.ts';
 import { type LossHistories, lastPointsByJob, lossHistoriesByJob } from '../training/metrics.ts';
 import { modelVersionsByJobIds } from '../training/model-versions.ts';
 
@@ -10,6 +11,10 @@ import { modelVersionsByJobIds } from '../training/model-versions.ts';
  */
 export function createLoaders(db: Db) {
   return {
+    queuePosition: new DataLoader<string, number | null>(async (jobIds) => {
+      const positions = await queuePositions(db, jobIds);
+      return jobIds.map((id) => positions.get(id) ?? null);
+    }),
     lossHistories: new DataLoader<string, LossHistories>(async (jobIds) => {
       const byJob = await lossHistoriesByJob(db, jobIds);
       return jobIds.map((id) => byJob.get(id) ?? { lossHistory: [], valLossHistory: [] });

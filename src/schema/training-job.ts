@@ -180,8 +180,14 @@ TrainingJobRef.implement({
     learningRate: t.exposeFloat('currentLearningRate', {
       description: 'The current (scheduled) learning rate.',
     }),
-    documentsProcessed: t.exposeInt('documentsProcessed'),
-    totalDocuments: t.exposeInt('totalDocuments'),
+    documentsProcessed: t.exposeInt('documentsProcessed', {
+      description:
+        'Training documents worked through: totalDocuments times the share of optimizer steps done.',
+    }),
+    totalDocuments: t.exposeInt('totalDocuments', {
+      description:
+        'Training-allowed documents of the chosen states, fixed when the job is first prepared.',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
     estimatedCompletion: t.expose('estimatedCompletion', {
@@ -216,6 +222,12 @@ TrainingJobRef.implement({
         if (last < 0 || last > 1000) throw badInput('last', 'last must be between 0 and 1000');
         return ctx.loaders.history.load(`${job.id}|${last}`);
       },
+    }),
+    queuePosition: t.int({
+      nullable: true,
+      description: 'Place in the queue (1 = next to start) while QUEUED; null otherwise.',
+      resolve: (job, _args, ctx) =>
+        job.status === 'QUEUED' ? ctx.loaders.queuePosition.load(job.id) : null,
     }),
     modelVersion: t.field({
       type: ModelVersionRef,

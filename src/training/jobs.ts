@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt, notInArray, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, notInArray, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { isUuid } from '../db/ids.ts';
 import { decodeCursor, type Page, type PageArgs, toPage } from '../db/pagination.ts';
@@ -59,7 +59,9 @@ export async function listJobs(db: Db, filter: JobFilter): Promise<Page<Training
   return toPage(rows, filter.first);
 }
 
-export type JobPatch = Partial<Omit<TrainingJobRow, 'id' | 'seq' | 'status' | 'createdAt'>>;
+export type JobPatch = Partial<
+  Omit<typeof trainingJobs.$inferInsert, 'id' | 'seq' | 'status' | 'createdAt'>
+>;
 
 /**
  * Applies a state-machine action as one conditional UPDATE, so that of two racing requests (or
@@ -70,13 +72,15 @@ export async function transitionJob(
   id: string,
   action: TransitionAction,
   patch: JobPatch = {},
+  /** A further condition, e.g. that the runner still holds the lease. */
+  also?: SQL,
 ): Promise<TrainingJobRow> {
   const { from, to } = TRANSITIONS[action];
   if (isUuid(id)) {
     const [row] = await db
       .update(trainingJobs)
       .set({ ...patch, status: to, updatedAt: new Date() })
-      .where(and(eq(trainingJobs.id, id), inArray(trainingJobs.status, [...from])))
+      .where(and(eq(trainingJobs.id, id), inArray(trainingJobs.status, [...from]), also))
       .returning();
     if (row) return row;
   }
@@ -103,4 +107,25 @@ export async function deleteJob(db: Db, id: string): Promise<string> {
     ErrorCode.CONFLICT,
     `Cannot delete job ${id} while it is ${current.status}: pause or cancel it first`,
   );
+}
+
+/** 1-based places in the queue of QUEUED jobs (oldest first); other jobs are absent. */
+export async function queuePositions(
+  db: Db,
+  jobIds: readonly string[],
+): Promise<Map<string, number>> {
+  const ids = jobIds.filter(isUuid);
+  if (ids.length === 0) return new Map();
+  const queued = db
+    .select({
+      id: trainingJobs.id,
+      position: sql<number>`row_number() over (order by ${trainingJobs.seq})`
+        .mapWith(Number)
+        .as('position'),
+    })
+    .from(trainingJobs)
+    .where(eq(trainingJobs.status, 'QUEUED'))
+    .as('queued');
+  const rows = await db.select().from(queued).where(inArray(queued.id, ids));
+  return new Map(rows.map((row) => [row.id, row.position]));
 }

@@ -1,8 +1,13 @@
-import { and, count, desc, eq, inArray, lt, ne, not, type SQL, sql } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, lt, max, ne, not, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { isUuid } from '../db/ids.ts';
 import { decodeCursor, type Page, type PageArgs, toPage } from '../db/pagination.ts';
-import { type ModelVersionRow, modelVersions } from '../db/schema.ts';
+import {
+  type MetricsSnapshot,
+  type ModelVersionRow,
+  modelArtifacts,
+  modelVersions,
+} from '../db/schema.ts';
 import { AppError, ErrorCode, notFound } from '../errors.ts';
 import type { ModelType } from './constants.ts';
 
@@ -116,4 +121,56 @@ export async function countModelVersions(db: Db): Promise<{ total: number; activ
     })
     .from(modelVersions);
   return { total: row?.total ?? 0, active: row?.active ?? 0 };
+}
+
+export type NewModelVersion = {
+  jobId: string;
+  modelType: ModelType;
+  metrics: MetricsSnapshot;
+  config: Record<string, unknown>;
+  bundeslaender: string[];
+  datasetStats: Record<string, number>;
+  artifact: Uint8Array;
+};
+
+/**
+ * Records the model a job produced, inside the caller's transaction: the next version number of
+ * its type (serialised per type, so concurrent completions never share one), active only when
+ * its type has no active version yet, with its artifact.
+ */
+export async function recordModelVersion(tx: Db, input: NewModelVersion): Promise<ModelVersionRow> {
+  await lockModelType(tx, input.modelType);
+  const [stats] = await tx
+    .select({
+      last: max(modelVersions.versionNumber),
+      active: sql<number>`count(*) filter (where ${modelVersions.isActive})`.mapWith(Number),
+    })
+    .from(modelVersions)
+    .where(eq(modelVersions.modelType, input.modelType));
+  const { artifact, ...fields } = input;
+  const [row] = await tx
+    .insert(modelVersions)
+    .values({
+      ...fields,
+      versionNumber: (stats?.last ?? 0) + 1,
+      isActive: (stats?.active ?? 0) === 0,
+      artifactBytes: artifact.byteLength,
+    })
+    .returning();
+  if (!row) throw new Error('model version insert returned no row');
+  await tx.insert(modelArtifacts).values({ modelVersionId: row.id, data: artifact });
+  return row;
+}
+
+/** The artifact of the active version of a type, if there is one. */
+export async function activeArtifact(
+  db: Db,
+  modelType: ModelType,
+): Promise<{ version: ModelVersionRow; artifact: Uint8Array } | undefined> {
+  const [row] = await db
+    .select({ version: modelVersions, artifact: modelArtifacts.data })
+    .from(modelVersions)
+    .innerJoin(modelArtifacts, eq(modelArtifacts.modelVersionId, modelVersions.id))
+    .where(and(eq(modelVersions.modelType, modelType), eq(modelVersions.isActive, true)));
+  return row;
 }

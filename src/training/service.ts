@@ -1,6 +1,7 @@
 import type { Db } from '../db/client.ts';
 import type { TrainingJobRow } from '../db/schema.ts';
 import { type AppEvents, jobTopic } from '../events/topics.ts';
+import { createClassifier } from './classify.ts';
 import * as jobs from './jobs.ts';
 import * as versions from './model-versions.ts';
 import { SystemStatusCache } from './status.ts';
@@ -48,6 +49,8 @@ export function createTrainingService(db: Db, events: AppEvents) {
     listModelVersions: (filter: versions.ModelVersionFilter) =>
       versions.listModelVersions(db, filter),
     systemStatus: () => statusCache.get(),
+    classify: createClassifier(db),
+    queuePositions: (jobIds: readonly string[]) => jobs.queuePositions(db, jobIds),
   };
 }
 

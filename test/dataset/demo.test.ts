@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { DEMO_CORPUS_SIZE, syntheticDocuments } from '../../scripts/synthetic-corpus.ts';
-import type { AppConfig } from '../../src/config.ts';
+import { type AppConfig, loadConfig } from '../../src/config.ts';
 import { DEMO_CORPUS_FILE } from '../../src/dataset/demo.ts';
 import { startServer } from '../../src/server.ts';
 import { BUNDESLAND_CODES } from '../../src/training/constants.ts';
@@ -22,16 +22,16 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const config = (demoData: boolean): AppConfig => ({
-  port: 0,
-  host: '127.0.0.1',
-  databaseUrl: database?.url,
-  dataDir: dir,
-  authTokens: `${ADMIN_TOKEN}:admin`,
-  authDisabled: false,
-  demoData,
-  shutdownTimeoutMs: 1000,
-});
+const config = (demoData: boolean): AppConfig =>
+  loadConfig({
+    PORT: '0',
+    DATABASE_URL: database?.url,
+    DATA_DIR: dir,
+    AUTH_TOKENS: `${ADMIN_TOKEN}:admin`,
+    DEMO_DATA: String(demoData),
+    SHUTDOWN_TIMEOUT_MS: '1000',
+    WORKER: 'false',
+  });
 
 async function gql<T>(url: string, query: string): Promise<T> {
   const response = await fetch(url, {

@@ -1,0 +1,58 @@
+import { and, eq } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { type ModelVersionRow, modelArtifacts, modelVersions } from '../db/schema.ts';
+import { AppError, badInput, ErrorCode } from '../errors.ts';
+import type { ModelType } from './constants.ts';
+import { type Classification, classify } from './trainer/index.ts';
+
+export type ClassificationResult = Classification & { modelVersion: ModelVersionRow };
+
+const MAX_TEXT_LENGTH = 100_000;
+
+/**
+ * Classifies text with the active version of a model type. Artifacts are kept per version (a
+ * version's artifact never changes; the trainer keeps its decoded model), so only the small
+ * version row is read per call.
+ */
+export function createClassifier(db: Db) {
+  const artifacts = new Map<string, Promise<Uint8Array>>();
+
+  const artifactOf = (version: ModelVersionRow) => {
+    let artifact = artifacts.get(version.id);
+    if (!artifact) {
+      artifact = (async () => {
+        const [row] = await db
+          .select({ data: modelArtifacts.data })
+          .from(modelArtifacts)
+          .where(eq(modelArtifacts.modelVersionId, version.id));
+        if (!row)
+          throw new AppError(
+            ErrorCode.NOT_FOUND,
+            `Model version ${version.id} has no stored artifact`,
+          );
+        return row.data;
+      })();
+      artifact.catch(() => artifacts.delete(version.id));
+      artifacts.set(version.id, artifact);
+    }
+    return artifact;
+  };
+
+  return async (text: string, modelType: ModelType): Promise<ClassificationResult> => {
+    if (text.trim().length === 0) throw badInput('text', 'text must not be empty');
+    if (text.length > MAX_TEXT_LENGTH) {
+      throw badInput('text', `text must be at most ${MAX_TEXT_LENGTH} characters`);
+    }
+    const [version] = await db
+      .select()
+      .from(modelVersions)
+      .where(and(eq(modelVersions.modelType, modelType), eq(modelVersions.isActive, true)));
+    if (!version) {
+      throw new AppError(
+        ErrorCode.NOT_FOUND,
+        `No active ${modelType} model: train one (createTrainingJob) or activate a version (activateModelVersion)`,
+      );
+    }
+    return { ...classify(await artifactOf(version), text), modelVersion: version };
+  };
+}

@@ -1,0 +1,39 @@
+import { and, eq, gt } from 'drizzle-orm';
+import type { Db } from '../../db/client.ts';
+import { checkpoints, metricPoints } from '../../db/schema.ts';
+
+export type Checkpoint = { step: number; epoch: number; state: Uint8Array };
+
+export async function loadCheckpoint(db: Db, jobId: string): Promise<Checkpoint | undefined> {
+  const [row] = await db.select().from(checkpoints).where(eq(checkpoints.jobId, jobId));
+  return row ? { step: row.step, epoch: row.epoch, state: row.state } : undefined;
+}
+
+export async function saveCheckpoint(db: Db, jobId: string, checkpoint: Checkpoint): Promise<void> {
+  await db
+    .insert(checkpoints)
+    .values({ jobId, ...checkpoint })
+    .onConflictDoUpdate({
+      target: checkpoints.jobId,
+      set: {
+        step: checkpoint.step,
+        epoch: checkpoint.epoch,
+        state: checkpoint.state,
+        createdAt: new Date(),
+      },
+    });
+}
+
+/**
+ * Points recorded after the checkpoint a run resumes from will be recorded again (the trainer is
+ * deterministic), so they go: the history ends up with every step exactly once.
+ */
+export async function dropPointsAfter(db: Db, jobId: string, step: number): Promise<void> {
+  await db
+    .delete(metricPoints)
+    .where(and(eq(metricPoints.jobId, jobId), gt(metricPoints.step, step)));
+}
+
+export async function deleteCheckpoint(db: Db, jobId: string): Promise<void> {
+  await db.delete(checkpoints).where(eq(checkpoints.jobId, jobId));
+}

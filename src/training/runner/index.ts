@@ -1,0 +1,23 @@
+import type { RunnerConfig } from '../../config.ts';
+import type { Db } from '../../db/client.ts';
+import type { AppEvents } from '../../events/topics.ts';
+import type { Logger } from '../../logger.ts';
+import { builtinTrainer, type Trainer } from '../trainer-port.ts';
+import { createRunner, type Runner } from './runner.ts';
+
+/** The trainer TRAINER asks for. */
+export function chooseTrainer(config: RunnerConfig): Trainer {
+  if (config.trainer === 'command') {
+    throw new Error('TRAINER=command is not available yet');
+  }
+  return builtinTrainer;
+}
+
+/** This process's runner, as configured (WORKER=false: none). */
+export function startRunner(
+  config: RunnerConfig,
+  deps: { db: Db; events: AppEvents; logger: Logger },
+): Runner | null {
+  if (!config.enabled) return null;
+  return createRunner({ ...deps, ...config, trainer: chooseTrainer(config) });
+}

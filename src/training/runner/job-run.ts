@@ -1,0 +1,292 @@
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import { countTrainingData, trainingChunks } from '../../dataset/stats.ts';
+import type { Db } from '../../db/client.ts';
+import { documents, type TrainingJobRow, trainingJobs } from '../../db/schema.ts';
+import { type AppEvents, jobTopic } from '../../events/topics.ts';
+import type { Logger } from '../../logger.ts';
+import { getJob, transitionJob } from '../jobs.ts';
+import { lossHistoriesByJob } from '../metrics.ts';
+import { recordModelVersion } from '../model-versions.ts';
+import type { TrainerEvent } from '../trainer/types.ts';
+import type { Trainer, TrainerSession } from '../trainer-port.ts';
+import {
+  deleteCheckpoint,
+  dropPointsAfter,
+  loadCheckpoint,
+  saveCheckpoint,
+} from './checkpoints.ts';
+import { ownedRunning, renewLease } from './lease.ts';
+import { JobLostError, metricsFields, ProgressRecorder } from './progress.ts';
+
+export type RunSettings = {
+  owner: string;
+  leaseMs: number;
+  flushIntervalMs: number;
+  checkpointIntervalMs: number;
+};
+
+export type RunDeps = {
+  db: Db;
+  events: AppEvents;
+  logger: Logger;
+  trainer: Trainer;
+  settings: RunSettings;
+};
+
+/** How a run ended, for the runner's log and its slot accounting. */
+export type RunOutcome = 'completed' | 'paused' | 'cancelled' | 'failed' | 'lost' | 'released';
+
+/** What the runner can ask of a run in progress. */
+export type RunControl = { releaseForShutdown(): void };
+
+/**
+ * Drives one job from its lease to COMPLETED (or PAUSED, CANCELLED, FAILED): loads its data,
+ * resumes from its checkpoint, feeds the trainer's events into the database, and records the
+ * model version at the end.
+ */
+export function runJob(
+  deps: RunDeps,
+  claimed: TrainingJobRow,
+): { done: Promise<RunOutcome>; control: RunControl } {
+  let session: TrainerSession | null = null;
+  let stopReason: 'pause' | 'cancel' | 'release' | null = null;
+  const stop = (reason: 'pause' | 'cancel' | 'release') => {
+    if (stopReason) return;
+    stopReason = reason;
+    if (reason === 'cancel') void session?.cancel();
+    else session?.pause();
+  };
+  const control: RunControl = { releaseForShutdown: () => stop('release') };
+  const done = drive(deps, claimed, {
+    attach: (s) => {
+      session = s;
+      if (stopReason === 'cancel') void s.cancel();
+      else if (stopReason) s.pause();
+    },
+    stop,
+    reason: () => stopReason,
+  });
+  return { done, control };
+}
+
+type Hooks = {
+  attach(session: TrainerSession): void;
+  stop(reason: 'pause' | 'cancel' | 'release'): void;
+  reason(): 'pause' | 'cancel' | 'release' | null;
+};
+
+async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Promise<RunOutcome> {
+  const { db, events, logger, trainer, settings } = deps;
+  const { owner } = settings;
+  const log = logger.child({ jobId: claimed.id });
+  const timers: NodeJS.Timeout[] = [];
+  const recorder = new ProgressRecorder(db, events, claimed, owner, settings.flushIntervalMs);
+
+  // A user's pause or cancel reaches this process on the bus (same process) or at the next
+  // lease renewal (another process); either way the trainer is told at once.
+  const onStatus = (status: string) => {
+    if (status === 'PAUSED') hooks.stop('pause');
+    else if (status === 'CANCELLED' || status === 'FAILED') hooks.stop('cancel');
+  };
+  const unsubscribe = events.subscribe(jobTopic(claimed.id), ({ job }) => onStatus(job.status));
+
+  try {
+    const job = await fixDataset(db, claimed, owner);
+    const examples = await trainingChunks(db, job.bundeslaender, job.datasetCutoff ?? undefined);
+    const data = await countTrainingData(db, job.bundeslaender, job.datasetCutoff ?? undefined);
+    if (examples.length === 0) {
+      throw new Error(
+        `No training-allowed documents for ${job.bundeslaender.join(', ')}: import some first`,
+      );
+    }
+    const checkpoint = await loadCheckpoint(db, job.id);
+    await dropPointsAfter(db, job.id, checkpoint?.step ?? 0);
+    let status = job.status;
+    if (status === 'PREPARING') {
+      status = (await transitionJob(db, job.id, 'startTraining', {}, ownedRunning(job.id, owner)))
+        .status;
+      announce(events, await getJob(db, job.id));
+    }
+    log.info(
+      {
+        examples: examples.length,
+        documents: data.documents,
+        resumeFromStep: checkpoint?.step ?? 0,
+      },
+      'training',
+    );
+
+    const session = trainer.start({
+      jobId: job.id,
+      examples,
+      config: job,
+      checkpoint: checkpoint?.state,
+    });
+    hooks.attach(session);
+    timers.push(
+      setInterval(
+        async () => {
+          try {
+            const renewed = await renewLease(db, job.id, owner, settings.leaseMs);
+            if (!renewed) onStatus((await getJob(db, job.id))?.status ?? 'CANCELLED');
+          } catch (error) {
+            log.warn({ err: error }, 'lease renewal failed');
+          }
+        },
+        Math.max(100, Math.floor(settings.leaseMs / 3)),
+      ),
+      setInterval(() => session.requestCheckpoint(), settings.checkpointIntervalMs),
+    );
+
+    let totalSteps = 0;
+    for await (const event of session) {
+      switch (event.type) {
+        case 'prepared':
+          totalSteps = event.totalSteps;
+          recorder.prepared(event.totalSteps, event.resumedFromStep, data.documents);
+          if (job.mixedPrecision) {
+            log.info(
+              { mixedPrecision: true, precision: event.precision },
+              event.note ?? 'mixed precision requested; training in fp32',
+            );
+          }
+          break;
+        case 'step':
+          recorder.step(event, data.documents);
+          if (event.step === totalSteps && status === 'TRAINING') {
+            await recorder.flush();
+            status = (
+              await transitionJob(db, job.id, 'startValidation', {}, ownedRunning(job.id, owner))
+            ).status;
+            announce(events, await getJob(db, job.id));
+          }
+          break;
+        case 'eval':
+          recorder.evaluation(event);
+          break;
+        case 'checkpoint':
+          await storeCheckpoint(recorder, job.id, event, hooks.reason() !== null);
+          break;
+        case 'done':
+          await complete(deps, recorder, job, event, data);
+          log.info({ metrics: event.metrics }, 'completed');
+          return 'completed';
+      }
+    }
+    const reason = hooks.reason();
+    return reason === 'pause' ? 'paused' : reason === 'release' ? 'released' : 'cancelled';
+  } catch (error) {
+    if (error instanceof JobLostError || hooks.reason() !== null) {
+      log.info({ reason: hooks.reason() }, 'stopped running the job');
+      return hooks.reason() === 'pause' ? 'paused' : 'lost';
+    }
+    log.error({ err: error }, 'training failed');
+    const message = error instanceof Error ? error.message : String(error);
+    try {
+      const failed = await transitionJob(
+        db,
+        claimed.id,
+        'fail',
+        { errorMessage: message.slice(0, 2000) },
+        ownedRunning(claimed.id, owner),
+      );
+      announce(events, failed);
+    } catch (transitionError) {
+      log.warn({ err: transitionError }, 'could not mark the job FAILED');
+    }
+    return 'failed';
+  } finally {
+    for (const timer of timers) clearInterval(timer);
+    recorder.stop();
+    unsubscribe();
+  }
+}
+
+const announce = (events: AppEvents, job: TrainingJobRow | undefined) => {
+  if (!job) return;
+  events.publish(jobTopic(job.id), { job, newPoints: [] });
+  events.publish('jobs', { jobId: job.id });
+};
+
+/** The data a job trains on is fixed when it is first prepared, so a resume sees the same examples. */
+async function fixDataset(db: Db, job: TrainingJobRow, owner: string): Promise<TrainingJobRow> {
+  if (job.datasetCutoff !== null) return job;
+  const [row] = await db
+    .update(trainingJobs)
+    .set({ datasetCutoff: sql`(select coalesce(max(${documents.seq}), 0) from ${documents})` })
+    .where(
+      and(
+        eq(trainingJobs.id, job.id),
+        eq(trainingJobs.leaseOwner, owner),
+        isNull(trainingJobs.datasetCutoff),
+      ),
+    )
+    .returning();
+  return row ?? (await getJob(db, job.id)) ?? job;
+}
+
+/** Points and progress are written first and in the same transaction as the checkpoint they lead to. */
+async function storeCheckpoint(
+  recorder: ProgressRecorder,
+  jobId: string,
+  event: Extract<TrainerEvent, { type: 'checkpoint' }>,
+  stopping: boolean,
+): Promise<void> {
+  await recorder.flush((tx) => saveCheckpoint(tx, jobId, event), { whilePaused: stopping });
+}
+
+async function complete(
+  { db, events, settings }: RunDeps,
+  recorder: ProgressRecorder,
+  job: TrainingJobRow,
+  event: Extract<TrainerEvent, { type: 'done' }>,
+  data: { documents: number; chunks: number },
+): Promise<void> {
+  await recorder.flush();
+  const histories = (await lossHistoriesByJob(db, [job.id])).get(job.id);
+  const version = await db.transaction(async (tx) => {
+    const completed = await transitionJob(
+      tx,
+      job.id,
+      'complete',
+      {
+        ...metricsFields(event.metrics),
+        valLoss: event.metrics.valLoss,
+        progress: 100,
+        completedAt: new Date(),
+        estimatedCompletion: null,
+      },
+      ownedRunning(job.id, settings.owner),
+    );
+    const recorded = await recordModelVersion(tx, {
+      jobId: job.id,
+      modelType: job.modelType,
+      metrics: {
+        ...metricsFields(event.metrics),
+        lossHistory: histories?.lossHistory ?? [],
+        valLossHistory: histories?.valLossHistory ?? [],
+      },
+      config: frozenConfig(job),
+      bundeslaender: job.bundeslaender,
+      datasetStats: { documents: data.documents, chunks: data.chunks },
+      artifact: event.artifact,
+    });
+    await deleteCheckpoint(tx, job.id);
+    return { completed, recorded };
+  });
+  announce(events, version.completed);
+}
+
+const frozenConfig = (job: TrainingJobRow) => ({
+  name: job.name,
+  modelType: job.modelType,
+  bundeslaender: job.bundeslaender,
+  batchSize: job.batchSize,
+  learningRate: job.learningRate,
+  epochs: job.epochs,
+  warmupSteps: job.warmupSteps,
+  weightDecay: job.weightDecay,
+  gradientAccumulation: job.gradientAccumulation,
+  mixedPrecision: job.mixedPrecision,
+  seed: job.seed,
+});

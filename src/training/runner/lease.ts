@@ -1,0 +1,98 @@
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.ts';
+import { type TrainingJobRow, trainingJobs } from '../../db/schema.ts';
+import { RUNNING_STATUSES, TRANSITIONS } from '../transitions.ts';
+
+const leaseUntil = (leaseMs: number) => sql`now() + ${`${leaseMs} milliseconds`}::interval`;
+
+/**
+ * Takes the oldest QUEUED job (QUEUED -> PREPARING, the table's `claim`) with a lease for this
+ * process. SKIP LOCKED lets several processes claim concurrently without waiting or colliding.
+ */
+export async function claimQueuedJob(
+  db: Db,
+  owner: string,
+  leaseMs: number,
+): Promise<TrainingJobRow | undefined> {
+  const { from, to } = TRANSITIONS.claim;
+  const next = db
+    .select({ id: trainingJobs.id })
+    .from(trainingJobs)
+    .where(inArray(trainingJobs.status, [...from]))
+    .orderBy(trainingJobs.seq)
+    .limit(1)
+    .for('update', { skipLocked: true });
+  const [row] = await db
+    .update(trainingJobs)
+    .set({
+      status: to,
+      leaseOwner: owner,
+      leaseExpiresAt: leaseUntil(leaseMs),
+      startedAt: sql`coalesce(${trainingJobs.startedAt}, now())`,
+      errorMessage: null,
+      updatedAt: new Date(),
+    })
+    .where(and(inArray(trainingJobs.id, next), inArray(trainingJobs.status, [...from])))
+    .returning();
+  return row;
+}
+
+/**
+ * Takes over a running job whose owner stopped renewing its lease (crashed or cut off). Its
+ * status does not change: the new owner continues it from its last checkpoint.
+ */
+export async function adoptOrphanedJob(
+  db: Db,
+  owner: string,
+  leaseMs: number,
+): Promise<TrainingJobRow | undefined> {
+  const orphan = db
+    .select({ id: trainingJobs.id })
+    .from(trainingJobs)
+    .where(
+      and(
+        inArray(trainingJobs.status, [...RUNNING_STATUSES]),
+        sql`${trainingJobs.leaseExpiresAt} < now()`,
+      ),
+    )
+    .orderBy(trainingJobs.seq)
+    .limit(1)
+    .for('update', { skipLocked: true });
+  const [row] = await db
+    .update(trainingJobs)
+    .set({ leaseOwner: owner, leaseExpiresAt: leaseUntil(leaseMs), updatedAt: new Date() })
+    .where(and(inArray(trainingJobs.id, orphan), sql`${trainingJobs.leaseExpiresAt} < now()`))
+    .returning();
+  return row;
+}
+
+/** Renews the lease; undefined when this process no longer runs the job (paused, cancelled, taken). */
+export async function renewLease(
+  db: Db,
+  jobId: string,
+  owner: string,
+  leaseMs: number,
+): Promise<TrainingJobRow | undefined> {
+  const [row] = await db
+    .update(trainingJobs)
+    .set({ leaseExpiresAt: leaseUntil(leaseMs) })
+    .where(ownedRunning(jobId, owner))
+    .returning();
+  return row;
+}
+
+/** Lets another process adopt the job at once (this one is shutting down). */
+export async function releaseLease(db: Db, jobId: string, owner: string): Promise<void> {
+  await db
+    .update(trainingJobs)
+    .set({ leaseExpiresAt: sql`now() - interval '1 second'` })
+    .where(and(eq(trainingJobs.id, jobId), eq(trainingJobs.leaseOwner, owner)));
+}
+
+/** The job is still this process's to run. */
+export const ownedRunning = (jobId: string, owner: string) =>
+  and(
+    eq(trainingJobs.id, jobId),
+    eq(trainingJobs.leaseOwner, owner),
+    inArray(trainingJobs.status, [...RUNNING_STATUSES]),
+  );

@@ -1,0 +1,172 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.ts';
+import {
+  type MetricPointRow,
+  metricPoints,
+  type TrainingJobRow,
+  trainingJobs,
+} from '../../db/schema.ts';
+import { type AppEvents, jobTopic } from '../../events/topics.ts';
+import type { EvalMetrics, TrainerEvent } from '../trainer/types.ts';
+import { ownedRunning } from './lease.ts';
+
+type StepEvent = Extract<TrainerEvent, { type: 'step' }>;
+type EvalEvent = Extract<TrainerEvent, { type: 'eval' }>;
+
+/** The runner no longer owns the job: it was paused, cancelled, deleted or adopted elsewhere. */
+export class JobLostError extends Error {
+  constructor(jobId: string) {
+    super(`job ${jobId} is no longer run by this process`);
+  }
+}
+
+/**
+ * Collects a job's progress and metric points in memory and writes them in batches (at most one
+ * write per `flushIntervalMs`, however fast the trainer steps), each batch announced on the bus
+ * with the points it added. Writes are conditional on the lease, so a process that lost the job
+ * learns it at its next write.
+ */
+export class ProgressRecorder {
+  readonly #pending = new Map<number, MetricPointRow>();
+  #last: MetricPointRow | null = null;
+  #fields: Partial<typeof trainingJobs.$inferInsert> = {};
+  #totalSteps = 0;
+  #sessionStart = Date.now();
+  #sessionFirstStep = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #flushing: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly db: Db,
+    private readonly events: AppEvents,
+    private readonly job: TrainingJobRow,
+    private readonly owner: string,
+    private readonly flushIntervalMs: number,
+  ) {}
+
+  prepared(totalSteps: number, resumedFromStep: number, totalDocuments: number): void {
+    this.#totalSteps = totalSteps;
+    this.#sessionStart = Date.now();
+    this.#sessionFirstStep = resumedFromStep;
+    this.#fields = { ...this.#fields, totalSteps, totalDocuments, currentStep: resumedFromStep };
+  }
+
+  step(event: StepEvent, totalDocuments: number): void {
+    const point: MetricPointRow = {
+      jobId: this.job.id,
+      step: event.step,
+      epoch: event.epoch,
+      loss: event.loss,
+      valLoss: null,
+      learningRate: event.learningRate,
+      recordedAt: new Date(),
+    };
+    this.#pending.set(event.step, point);
+    this.#last = point;
+    const fraction = this.#totalSteps ? event.step / this.#totalSteps : 0;
+    const done = event.step - this.#sessionFirstStep;
+    const perStepMs = done > 0 ? (Date.now() - this.#sessionStart) / done : 0;
+    this.#fields = {
+      ...this.#fields,
+      currentStep: event.step,
+      currentEpoch: event.epoch,
+      loss: event.loss,
+      currentLearningRate: event.learningRate,
+      progress: Math.min(100, fraction * 100),
+      documentsProcessed: Math.round(fraction * totalDocuments),
+      estimatedCompletion:
+        perStepMs > 0 ? new Date(Date.now() + perStepMs * (this.#totalSteps - event.step)) : null,
+    };
+    this.#schedule();
+  }
+
+  /** An evaluation belongs to the step it ran after: its validation loss joins that point. */
+  evaluation(event: EvalEvent): void {
+    const base =
+      this.#pending.get(event.step) ?? (this.#last?.step === event.step ? this.#last : null);
+    if (base) {
+      const point = { ...base, valLoss: event.valLoss };
+      this.#pending.set(event.step, point);
+      this.#last = point;
+    }
+    this.#fields = { ...this.#fields, valLoss: event.valLoss, ...metricsFields(event) };
+    this.#schedule();
+  }
+
+  /**
+   * Writes everything pending now; `alsoInTransaction` joins the same transaction (a checkpoint
+   * must never be stored ahead of the points it covers).
+   */
+  flush(
+    alsoInTransaction?: (tx: Db) => Promise<void>,
+    { whilePaused = false }: { whilePaused?: boolean } = {},
+  ): Promise<TrainingJobRow> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const write = this.#flushing.then(() => this.#write(alsoInTransaction, whilePaused));
+    this.#flushing = write.catch(() => {});
+    return write;
+  }
+
+  stop(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #schedule(): void {
+    this.#timer ??= setTimeout(() => {
+      this.#timer = null;
+      this.flush().catch(() => {
+        // the run loop notices a lost job on its own next write; nothing to report twice
+      });
+    }, this.flushIntervalMs);
+  }
+
+  async #write(
+    alsoInTransaction: ((tx: Db) => Promise<void>) | undefined,
+    whilePaused: boolean,
+  ): Promise<TrainingJobRow> {
+    const points = [...this.#pending.values()];
+    const fields = this.#fields;
+    this.#pending.clear();
+    const row = await this.db.transaction(async (tx) => {
+      if (points.length > 0) {
+        await tx
+          .insert(metricPoints)
+          .values(points)
+          .onConflictDoUpdate({
+            target: [metricPoints.jobId, metricPoints.step],
+            set: {
+              epoch: sql`excluded.epoch`,
+              loss: sql`excluded.loss`,
+              valLoss: sql`coalesce(excluded.val_loss, ${metricPoints.valLoss})`,
+              learningRate: sql`excluded.learning_rate`,
+              recordedAt: sql`excluded.recorded_at`,
+            },
+          });
+      }
+      const [updated] = await tx
+        .update(trainingJobs)
+        .set({ ...fields, updatedAt: new Date() })
+        .where(
+          whilePaused
+            ? and(eq(trainingJobs.id, this.job.id), eq(trainingJobs.leaseOwner, this.owner))
+            : ownedRunning(this.job.id, this.owner),
+        )
+        .returning();
+      if (!updated) throw new JobLostError(this.job.id);
+      await alsoInTransaction?.(tx);
+      return updated;
+    });
+    this.events.publish(jobTopic(row.id), { job: row, newPoints: points });
+    this.events.publish('jobs', { jobId: row.id });
+    return row;
+  }
+}
+
+export const metricsFields = (m: EvalMetrics) => ({
+  precision: m.precision,
+  recall: m.recall,
+  f1Score: m.f1,
+  accuracy: m.accuracy,
+});
