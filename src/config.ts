@@ -23,7 +23,7 @@ const envSchema = z.object({
   NODE_ENV: z.string().optional(),
   INTROSPECTION: flag,
   MAX_DEPTH: count(12),
-  MAX_ALIASES: count(15),
+  MAX_ALIASES: count(30),
   MAX_TOKENS: count(5000),
   MAX_COST: count(20_000),
   MAX_PAGE_SIZE: count(100),

@@ -95,7 +95,7 @@ async function stopChild(child: ChildProcess, exited: Promise<number | null>) {
 
 describe('main', () => {
   test('prints a generated admin token once, keeps data across restarts, exits cleanly on SIGTERM', {
-    timeout: 90_000,
+    timeout: 240_000,
   }, async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'main-'));
     const env = { DATA_DIR: dataDir, DATABASE_URL: '' };
