@@ -1,5 +1,5 @@
-import { GraphQLError } from 'graphql';
-import { type Plugin, maskError as yogaMaskError } from 'graphql-yoga';
+import { type ExecutionResult, GraphQLError } from 'graphql';
+import { isAsyncIterable, type Plugin, maskError as yogaMaskError } from 'graphql-yoga';
 import { AppError, ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
@@ -60,21 +60,21 @@ export function withCode(error: GraphQLError): GraphQLError {
 }
 
 const CONTRACT_CODES = new Set<string>(Object.values(ErrorCode));
+const INTERNAL = 'INTERNAL_SERVER_ERROR';
 
-/** Parse and validation errors skip error masking in yoga; code them here. */
+/**
+ * Parse, validation and variable-coercion errors skip error masking in yoga; code them where
+ * every result passes. Resolver errors were coded by maskError; masked internal errors stay so.
+ */
 export function useContractErrorCodes(): Plugin {
+  const code = (e: GraphQLError) => (e.extensions.code === INTERNAL ? e : withCode(e));
+  const codeErrors = (result: ExecutionResult): ExecutionResult =>
+    result.errors ? { ...result, errors: result.errors.map(code) } : result;
   return {
-    onParse:
-      () =>
-      ({ result, replaceParseResult }) => {
-        if (result instanceof GraphQLError) replaceParseResult(withCode(result));
-      },
-    onValidate:
-      () =>
-      ({ result, setResult }) => {
-        if (result.length > 0) {
-          setResult(result.map((e) => (e instanceof GraphQLError ? withCode(e) : e)));
-        }
-      },
+    // Streams carry resolver errors only; the others come in single results.
+    onResultProcess: ({ result, setResult }) => {
+      if (isAsyncIterable(result)) return;
+      setResult(Array.isArray(result) ? result.map(codeErrors) : codeErrors(result));
+    },
   };
 }
