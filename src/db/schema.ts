@@ -155,3 +155,4 @@ export const modelVersions = pgTable(
 export type TrainingJobRow = typeof trainingJobs.$inferSelect;
 export type MetricPointRow = typeof metricPoints.$inferSelect;
 export type ModelVersionRow = typeof modelVersions.$inferSelect;
+export * from './ocr-tables.ts';
