@@ -13,6 +13,7 @@ export const builder = new SchemaBuilder<{
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     ID: { Input: string; Output: string };
+    File: { Input: File; Output: never };
   };
 }>({
   plugins: [ScopeAuthPlugin, RelayPlugin, DataloaderPlugin],
