@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_MAX_IMAGE_BYTES, DEFAULT_OCR_WORKERS } from './ocr/constants.ts';
 
 const bool = (fallback: boolean) =>
   z
@@ -17,6 +18,8 @@ const envSchema = z.object({
   AUTH_DISABLED: bool(false),
   DEMO_DATA: bool(true),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  OCR_WORKERS: z.coerce.number().int().min(1).max(64).default(DEFAULT_OCR_WORKERS),
+  OCR_MAX_IMAGE_BYTES: z.coerce.number().int().positive().default(DEFAULT_MAX_IMAGE_BYTES),
 });
 
 export type AppConfig = {
@@ -28,6 +31,9 @@ export type AppConfig = {
   authDisabled: boolean;
   demoData: boolean;
   shutdownTimeoutMs: number;
+  /** tesseract.js worker threads (~180 MB each). */
+  ocrWorkers: number;
+  ocrMaxImageBytes: number;
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -46,5 +52,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     authDisabled: e.AUTH_DISABLED,
     demoData: e.DEMO_DATA,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    ocrWorkers: e.OCR_WORKERS,
+    ocrMaxImageBytes: e.OCR_MAX_IMAGE_BYTES,
   };
 }

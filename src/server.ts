@@ -24,7 +24,13 @@ export async function startServer(config: AppConfig, logger: Logger): Promise<Ru
   await database.migrate();
   const publicUrl = `http://${config.host}:${config.port}/graphql`;
   const tokens = setUpAuth(config, logger, publicUrl);
-  const app = createApp({ database, logger, tokens });
+  const app = createApp({
+    database,
+    logger,
+    tokens,
+    ocr: { workers: config.ocrWorkers, maxImageBytes: config.ocrMaxImageBytes },
+  });
+  await app.ocr.resumeUnfinished();
 
   const server = createServer(app.yoga);
   await new Promise<void>((resolve, reject) => {

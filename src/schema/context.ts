@@ -1,5 +1,6 @@
 import type { RequestAuth } from '../auth/context.ts';
 import type { Db } from '../db/client.ts';
+import type { OcrService } from '../ocr/service.ts';
 import type { TrainingService } from '../training/service.ts';
 import type { Loaders } from './loaders.ts';
 
@@ -8,5 +9,6 @@ export type GraphQLContext = {
   auth: RequestAuth;
   db: Db;
   training: TrainingService;
+  ocr: OcrService;
   loaders: Loaders;
 };

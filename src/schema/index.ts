@@ -1,11 +1,14 @@
 import { builder } from './builder.ts';
 import './scalars.ts';
+import './file-scalar.ts';
 import './enums.ts';
 import './training-job.ts';
 import './model-version.ts';
 import './system-status.ts';
+import './ocr.ts';
 
 builder.queryType({ description: 'Reading needs the viewer or admin role.' });
 builder.mutationType({ description: 'Changing anything needs the admin role.' });
+builder.subscriptionType({ description: 'Subscriptions need the viewer or admin role.' });
 
 export const schema = builder.toSchema();

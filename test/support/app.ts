@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { type App, createApp } from '../../src/app.ts';
+import { type App, type AppOptions, createApp } from '../../src/app.ts';
 import { TokenStore } from '../../src/auth/tokens.ts';
 import { createTestDatabase, type TestDatabase } from './databases.ts';
 
@@ -22,10 +22,24 @@ export type TestApp = App & {
 export type GqlError = { message: string; path?: string[]; extensions?: Record<string, unknown> };
 export type GqlResult<T> = { data?: T | null; errors?: GqlError[]; status: number };
 
-/** The real yoga app on a fresh database, with an admin and a viewer token. */
-export async function createTestApp(options: { authDisabled?: boolean } = {}): Promise<TestApp> {
+export type TestAppOptions = {
+  authDisabled?: boolean;
+  /**
+   * An existing database (e.g. to start a second app on it, as after a restart). The caller owns
+   * it: `close()` leaves it open, and `queries` stays empty.
+   */
+  database?: TestDatabase;
+  ocr?: AppOptions['ocr'];
+};
+
+/**
+ * The real yoga app on a fresh database, with an admin and a viewer token; started as the server
+ * starts it (unfinished OCR batches resumed).
+ */
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const queries: string[] = [];
-  const database = await createTestDatabase({ onQuery: (sql) => queries.push(sql) });
+  const database =
+    options.database ?? (await createTestDatabase({ onQuery: (sql) => queries.push(sql) }));
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const tokens = options.authDisabled
     ? 'disabled'
@@ -33,7 +47,8 @@ export async function createTestApp(options: { authDisabled?: boolean } = {}): P
         { token: ADMIN_TOKEN, role: 'admin' },
         { token: VIEWER_TOKEN, role: 'viewer' },
       ]);
-  const app = createApp({ database, logger, tokens });
+  const app = createApp({ database, logger, tokens, ocr: options.ocr });
+  await app.ocr.resumeUnfinished();
   return {
     ...app,
     database,
@@ -51,7 +66,7 @@ export async function createTestApp(options: { authDisabled?: boolean } = {}): P
     },
     async close() {
       await app.yoga.dispose();
-      await database.close();
+      if (!options.database) await database.close();
     },
   };
 }
