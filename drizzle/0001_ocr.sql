@@ -7,7 +7,6 @@ CREATE TABLE "ocr_batches" (
 	"processed" integer DEFAULT 0 NOT NULL,
 	"failed" integer DEFAULT 0 NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"started_at" timestamp with time zone,
 	"completed_at" timestamp with time zone,
 	CONSTRAINT "ocr_batches_status_check" CHECK ("ocr_batches"."status" IN ('PENDING', 'PROCESSING', 'COMPLETED')),
 	CONSTRAINT "ocr_batches_language_check" CHECK ("ocr_batches"."language" IN ('deu', 'eng', 'deu+eng')),
@@ -42,6 +41,7 @@ CREATE TABLE "ocr_results" (
 	"completed_at" timestamp with time zone,
 	CONSTRAINT "ocr_results_batch_id_index_pk" PRIMARY KEY("batch_id","index"),
 	CONSTRAINT "ocr_results_image_type_check" CHECK ("ocr_results"."image_type" IN ('png', 'jpeg', 'tiff', 'bmp', 'webp')),
+	CONSTRAINT "ocr_results_image_check" CHECK ("ocr_results"."image" IS NULL OR "ocr_results"."completed_at" IS NULL),
 	CONSTRAINT "ocr_results_done_check" CHECK (("ocr_results"."completed_at" IS NULL) = ("ocr_results"."position" IS NULL) AND ("ocr_results"."completed_at" IS NULL) = ("ocr_results"."processing_time_ms" IS NULL))
 );
 --> statement-breakpoint

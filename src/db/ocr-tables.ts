@@ -41,8 +41,6 @@ export const ocrBatches = pgTable(
     /** Of those, the ones whose result is an error. */
     failed: integer('failed').notNull().default(0),
     createdAt: tz('created_at').notNull().defaultNow(),
-    /** When processing first started (kept across restarts). */
-    startedAt: tz('started_at'),
     completedAt: tz('completed_at'),
   },
   (t) => [
@@ -63,8 +61,9 @@ export const ocrBatches = pgTable(
 );
 
 /**
- * One row per uploaded image. The bytes stay in `image` until the image has its result, so that
- * a batch interrupted by a restart can finish; then they are dropped (the SHA-256 remains).
+ * One row per uploaded file. An image's bytes stay in `image` until it has its result, so that a
+ * batch interrupted by a restart can finish; then they are dropped (the SHA-256 remains). Files
+ * answered at upload (no image, or a cache hit) never store their bytes.
  */
 export const ocrResults = pgTable(
   'ocr_results',
@@ -93,6 +92,7 @@ export const ocrResults = pgTable(
   (t) => [
     primaryKey({ columns: [t.batchId, t.index] }),
     check('ocr_results_image_type_check', sql`${t.imageType} IN (${inList(IMAGE_TYPES)})`),
+    check('ocr_results_image_check', sql`${t.image} IS NULL OR ${t.completedAt} IS NULL`),
     check(
       'ocr_results_done_check',
       sql`(${t.completedAt} IS NULL) = (${t.position} IS NULL) AND (${t.completedAt} IS NULL) = (${t.processingTimeMs} IS NULL)`,

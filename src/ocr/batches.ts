@@ -40,32 +40,60 @@ function asImageResult(row: Omit<OcrResultRow, 'image'>): ImageResult {
   return { ...row, position, processingTimeMs, completedAt };
 }
 
-/** Stores a batch and its images in one transaction: it exists whole or not at all. */
+/**
+ * Stores a batch and its files in one transaction: it exists whole or not at all. Files with an
+ * outcome already (see `answerAtUpload`) are stored finished, numbered in upload order; a batch
+ * they all have is stored COMPLETED. The others keep their bytes for the processor.
+ */
 export async function insertBatch(
   db: Db,
   language: OcrLanguage,
   uploads: readonly StoredUpload[],
+  outcomes: readonly (Outcome | null)[],
 ): Promise<OcrBatchRow> {
+  let position = 0;
+  const positions = outcomes.map((outcome) => (outcome ? ++position : null));
+  const done = position === uploads.length;
   return db.transaction(async (tx) => {
     const [batch] = await tx
       .insert(ocrBatches)
-      .values({ language, total: uploads.length })
+      .values({
+        language,
+        total: uploads.length,
+        processed: position,
+        failed: outcomes.filter((outcome) => outcome?.error !== undefined).length,
+        ...(done ? { status: 'COMPLETED' as const, completedAt: sql`now()` } : {}),
+      })
       .returning();
     if (!batch) throw new Error('insert returned no row');
     await tx.insert(ocrResults).values(
-      uploads.map((upload, index) => ({
-        batchId: batch.id,
-        index,
-        filename: upload.filename,
-        imageType: upload.imageType,
-        byteSize: upload.byteSize,
-        sha256: upload.sha256,
-        image: upload.imageType ? upload.bytes : null,
-      })),
+      uploads.map((upload, index) => {
+        const outcome = outcomes[index];
+        return {
+          batchId: batch.id,
+          index,
+          filename: upload.filename,
+          imageType: upload.imageType,
+          byteSize: upload.byteSize,
+          sha256: upload.sha256,
+          image: outcome ? null : upload.bytes,
+          ...(outcome && { ...finished(outcome), position: positions[index] }),
+        };
+      }),
     );
     return batch;
   });
 }
+
+/** The result columns of a finished file. */
+const finished = (outcome: Outcome) => ({
+  text: outcome.text ?? null,
+  confidence: outcome.confidence ?? null,
+  processingTimeMs: outcome.processingTimeMs,
+  fromCache: outcome.fromCache ?? false,
+  error: outcome.error ?? null,
+  completedAt: sql`now()`,
+});
 
 export async function getBatch(db: Db, id: string): Promise<OcrBatchRow | undefined> {
   if (!isUuid(id)) return undefined;
@@ -103,11 +131,11 @@ export async function batchSnapshot(
   );
 }
 
-export type PendingImage = Pick<OcrResultRow, 'index' | 'imageType' | 'sha256'>;
+export type PendingImage = Pick<OcrResultRow, 'index' | 'sha256'>;
 
 export function pendingImages(db: Db, batchId: string): Promise<PendingImage[]> {
   return db
-    .select({ index: ocrResults.index, imageType: ocrResults.imageType, sha256: ocrResults.sha256 })
+    .select({ index: ocrResults.index, sha256: ocrResults.sha256 })
     .from(ocrResults)
     .where(and(eq(ocrResults.batchId, batchId), isNull(ocrResults.completedAt)))
     .orderBy(asc(ocrResults.index));
@@ -126,11 +154,11 @@ export async function imageBytes(
   return row?.image ?? null;
 }
 
-/** Marks a batch PROCESSING (keeping the first start time); a finished batch is returned as is. */
+/** Marks a batch PROCESSING; a finished batch is returned as it is. */
 export async function startBatch(db: Db, batchId: string): Promise<OcrBatchRow | undefined> {
   const [row] = await db
     .update(ocrBatches)
-    .set({ status: 'PROCESSING', startedAt: sql`coalesce(${ocrBatches.startedAt}, now())` })
+    .set({ status: 'PROCESSING' })
     .where(and(eq(ocrBatches.id, batchId), ne(ocrBatches.status, 'COMPLETED')))
     .returning();
   return row ?? getBatch(db, batchId);
@@ -157,16 +185,7 @@ export async function recordResult(
     const position = locked.processed + 1;
     const [result] = await tx
       .update(ocrResults)
-      .set({
-        position,
-        text: outcome.text ?? null,
-        confidence: outcome.confidence ?? null,
-        processingTimeMs: outcome.processingTimeMs,
-        fromCache: outcome.fromCache ?? false,
-        error: outcome.error ?? null,
-        completedAt: sql`now()`,
-        image: null,
-      })
+      .set({ ...finished(outcome), position, image: null })
       .where(
         and(
           eq(ocrResults.batchId, batchId),

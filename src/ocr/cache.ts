@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { ocrCache } from '../db/schema.ts';
 import type { OcrLanguage } from './constants.ts';
@@ -7,18 +7,24 @@ import type { Recognition } from './engine.ts';
 /** Same bytes, same language, same engine and models: same text. */
 export type CacheKey = { sha256: string; language: OcrLanguage; engineVersion: string };
 
-export async function cachedRecognition(db: Db, key: CacheKey): Promise<Recognition | undefined> {
-  const [row] = await db
-    .select({ text: ocrCache.text, confidence: ocrCache.confidence })
+/** The cached recognitions of any of these contents (by SHA-256), in one statement. */
+export async function cachedRecognitions(
+  db: Db,
+  sha256s: readonly string[],
+  { language, engineVersion }: Omit<CacheKey, 'sha256'>,
+): Promise<Map<string, Recognition>> {
+  if (sha256s.length === 0) return new Map();
+  const rows = await db
+    .select({ sha256: ocrCache.sha256, text: ocrCache.text, confidence: ocrCache.confidence })
     .from(ocrCache)
     .where(
       and(
-        eq(ocrCache.sha256, key.sha256),
-        eq(ocrCache.language, key.language),
-        eq(ocrCache.engineVersion, key.engineVersion),
+        inArray(ocrCache.sha256, [...new Set(sha256s)]),
+        eq(ocrCache.language, language),
+        eq(ocrCache.engineVersion, engineVersion),
       ),
     );
-  return row;
+  return new Map(rows.map(({ sha256, ...recognition }) => [sha256, recognition]));
 }
 
 export async function cacheRecognition(db: Db, key: CacheKey, recognition: Recognition) {

@@ -9,7 +9,7 @@ export type OcrProgressEvent = {
   current: number;
   total: number;
   progressPercent: number;
-  /** Since the batch started processing, until this result. */
+  /** From the batch's creation to this result. */
   elapsedMs: number;
   /** The remaining images at the rate measured so far. */
   estimatedRemainingMs: number;
@@ -27,8 +27,9 @@ export type OcrCompleteEvent = {
 
 export type OcrEvent = OcrProgressEvent | OcrCompleteEvent;
 
-const msBetween = (from: Date | null, to: Date | null) =>
-  from && to ? Math.max(0, to.getTime() - from.getTime()) : 0;
+/** Both times come from the database clock (`now()`), so they compare. */
+const msBetween = (from: Date, to: Date | null) =>
+  to ? Math.max(0, to.getTime() - from.getTime()) : 0;
 
 /**
  * The progress event of a finished image, from stored times only, so that an event replayed to a
@@ -36,7 +37,7 @@ const msBetween = (from: Date | null, to: Date | null) =>
  */
 export function progressEvent(batch: OcrBatchRow, result: ImageResult): OcrProgressEvent {
   const current = result.position;
-  const elapsedMs = msBetween(batch.startedAt, result.completedAt);
+  const elapsedMs = msBetween(batch.createdAt, result.completedAt);
   return {
     kind: 'progress',
     batchId: batch.id,
@@ -53,7 +54,7 @@ export function completeEvent(batch: OcrBatchRow): OcrCompleteEvent {
   return {
     kind: 'complete',
     batchId: batch.id,
-    totalTimeMs: msBetween(batch.startedAt, batch.completedAt),
+    totalTimeMs: msBetween(batch.createdAt, batch.completedAt),
     processedCount: batch.processed,
     failedCount: batch.failed,
   };

@@ -7,9 +7,11 @@ import {
   type PendingImage,
   pendingImages,
   recordResult,
+  type StoredUpload,
   startBatch,
 } from './batches.ts';
-import { cachedRecognition, cacheRecognition } from './cache.ts';
+import { cachedRecognitions, cacheRecognition } from './cache.ts';
+import type { OcrLanguage } from './constants.ts';
 import { EngineClosedError, type OcrEngine, type Recognition } from './engine.ts';
 import { completeEvent, progressEvent } from './events.ts';
 import { IMAGE_TYPES } from './image-type.ts';
@@ -17,6 +19,30 @@ import { IMAGE_TYPES } from './image-type.ts';
 export type ProcessorDeps = { db: Db; engine: OcrEngine; events: AppEvents };
 
 const NOT_AN_IMAGE = `not an image this service reads (expected ${IMAGE_TYPES.map((t) => t.toUpperCase()).join(', ')})`;
+
+/**
+ * What can be answered while the upload is stored, without the engine: files that are no image,
+ * and images read before (one cache lookup for all). Null for the images left to read.
+ */
+export async function answerAtUpload(
+  { db, engine }: Pick<ProcessorDeps, 'db' | 'engine'>,
+  uploads: readonly StoredUpload[],
+  language: OcrLanguage,
+): Promise<(Outcome | null)[]> {
+  const started = performance.now();
+  const images = uploads.filter((upload) => upload.imageType !== null);
+  const cached = await cachedRecognitions(
+    db,
+    images.map((upload) => upload.sha256),
+    { language, engineVersion: engine.version },
+  );
+  const processingTimeMs = Math.round(performance.now() - started);
+  return uploads.map((upload) => {
+    if (upload.imageType === null) return { error: NOT_AN_IMAGE, processingTimeMs: 0 };
+    const hit = cached.get(upload.sha256);
+    return hit ? { ...hit, fromCache: true, processingTimeMs } : null;
+  });
+}
 
 /**
  * Gives every pending image of a batch its result, `engine.concurrency` images at a time, and
@@ -80,17 +106,16 @@ async function processImage(
 }
 
 /**
- * The text of an image: from the cache when these bytes were read before, else from the engine.
- * Null when another server finished the image meanwhile (its bytes went with its result).
+ * The text of an image: from the cache when these bytes were read since the upload, else from the
+ * engine. Null when another server finished the image meanwhile (its bytes went with its result).
  */
 async function readImage(
   { db, engine }: ProcessorDeps,
   batch: OcrBatchRow,
   image: PendingImage,
 ): Promise<Omit<Outcome, 'processingTimeMs'> | null> {
-  if (!image.imageType) return { error: NOT_AN_IMAGE };
-  const key = { sha256: image.sha256, language: batch.language, engineVersion: engine.version };
-  const cached = await cachedRecognition(db, key);
+  const key = { language: batch.language, engineVersion: engine.version };
+  const cached = (await cachedRecognitions(db, [image.sha256], key)).get(image.sha256);
   if (cached) return { ...cached, fromCache: true };
   const bytes = await imageBytes(db, batch.id, image.index);
   if (!bytes) return null;
@@ -100,8 +125,8 @@ async function readImage(
   } catch (error) {
     if (error instanceof EngineClosedError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
-    return { error: `could not read the ${image.imageType.toUpperCase()} image: ${reason}` };
+    return { error: `could not read the image: ${reason}` };
   }
-  await cacheRecognition(db, key, recognition);
+  await cacheRecognition(db, { ...key, sha256: image.sha256 }, recognition);
   return recognition;
 }

@@ -4,7 +4,7 @@ import type { AppEvents } from '../events/topics.ts';
 import type { Logger } from '../logger.ts';
 import * as batches from './batches.ts';
 import type { OcrEngine } from './engine.ts';
-import { processBatch } from './processor.ts';
+import { answerAtUpload, processBatch } from './processor.ts';
 import { checkUploads, parseLanguage, readUpload } from './uploads.ts';
 import { watchBatch } from './watch.ts';
 
@@ -41,8 +41,9 @@ export function createOcrService({ db, events, logger, engine, maxImageBytes }: 
       const lang = parseLanguage(language);
       checkUploads(files, maxImageBytes);
       const uploads = await Promise.all(files.map(readUpload));
-      const batch = await batches.insertBatch(db, lang, uploads);
-      process(batch.id);
+      const outcomes = await answerAtUpload({ db, engine }, uploads, lang);
+      const batch = await batches.insertBatch(db, lang, uploads, outcomes);
+      if (batch.status !== 'COMPLETED') process(batch.id);
       return batch;
     },
 

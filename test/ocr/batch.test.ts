@@ -14,14 +14,18 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-/** Creates a batch, follows it to completion, and returns its results by upload index. */
-async function runBatch(uploads: Upload[], language?: string): Promise<OcrResult[]> {
-  const { id } = ok(await createBatch(app, uploads, { language })).createOcrBatch;
-  const events = await batchEvents(app, id);
+/**
+ * Creates a batch, follows it to completion, and returns what the mutation answered and the
+ * final results by upload index.
+ */
+async function runBatch(uploads: Upload[], language?: string) {
+  const created = ok(await createBatch(app, uploads, { language })).createOcrBatch;
+  const events = await batchEvents(app, created.id);
   expect(events.at(-1)?.__typename).toBe('OcrBatchComplete');
-  const batch = ok(await getBatch(app, id)).ocrBatch;
+  const batch = ok(await getBatch(app, created.id)).ocrBatch;
   expect(batch).toMatchObject({ status: 'COMPLETED', processed: uploads.length });
-  return [...(batch?.results ?? [])].sort((a, b) => a.index - b.index);
+  const results = [...(batch?.results ?? [])].sort((a, b) => a.index - b.index);
+  return { created, results };
 }
 
 const texts = (results: OcrResult[]) => results.map((r) => r.text && normalise(r.text));
@@ -57,33 +61,43 @@ describe('createOcrBatch', () => {
     }
   });
 
-  test('a repeated image comes from the cache', async () => {
+  test('a repeated image is answered from the cache by the mutation itself', async () => {
     const page = renderText(['Versetzung in die Klasse 7']);
-    const [first] = await runBatch([{ name: 'a.png', bytes: page }]);
+    const [first] = (await runBatch([{ name: 'a.png', bytes: page }])).results;
     expect(first).toMatchObject({ fromCache: false, error: null });
 
-    const other = renderText(['Bemerkungen zum Arbeitsverhalten']);
-    const results = await runBatch([
-      { name: 'again.png', bytes: page },
-      { name: 'new.png', bytes: other },
+    const known = ok(await createBatch(app, [{ name: 'again.png', bytes: page }])).createOcrBatch;
+    expect(known).toMatchObject({ status: 'COMPLETED', processed: 1 });
+    expect(known.results).toEqual([
+      expect.objectContaining({ index: 0, fromCache: true, text: first?.text, error: null }),
     ]);
-    expect(results[0]).toMatchObject({ fromCache: true, text: first?.text, error: null });
-    expect(results[0]?.confidence).toBe(first?.confidence);
-    expect(results[1]).toMatchObject({ fromCache: false });
-    expect(normalise(results[1]?.text ?? '')).toBe('Bemerkungen zum Arbeitsverhalten');
+    expect(known.results[0]?.confidence).toBe(first?.confidence);
+
+    const other = renderText(['Bemerkungen zum Arbeitsverhalten']);
+    const mixed = await runBatch([
+      { name: 'new.png', bytes: other },
+      { name: 'again.png', bytes: page },
+    ]);
+    expect(mixed.created).toMatchObject({ status: 'PENDING', processed: 1 });
+    expect(mixed.created.results.map((r) => [r.index, r.fromCache])).toEqual([[1, true]]);
+    expect(mixed.results[0]).toMatchObject({ fromCache: false, error: null });
+    expect(normalise(mixed.results[0]?.text ?? '')).toBe('Bemerkungen zum Arbeitsverhalten');
+    expect(mixed.results[1]).toMatchObject({ fromCache: true, text: first?.text });
   });
 
   test('files that are no image, or a broken one, get an error while the rest are read', async () => {
     const good = renderText(['Notenübersicht für das Schuljahr']);
     const noise = new Uint8Array(4096).map((_, i) => (i * 7919 + 13) % 251);
-    const results = await runBatch([
+    const { created, results } = await runBatch([
       { name: 'noise.png', bytes: noise },
       { name: 'truncated.png', bytes: good.subarray(0, good.length / 2) },
       { name: 'notes.txt', bytes: new TextEncoder().encode('Zeugnis, aber als Text') },
       { name: 'good.png', bytes: good },
     ]);
+    // files that are no image are answered at once
+    expect(created.results.map((r) => r.index)).toEqual([0, 2]);
     expect(results[0]?.error).toMatch(/not an image/);
-    expect(results[1]?.error).toMatch(/could not read the PNG image/);
+    expect(results[1]?.error).toMatch(/could not read the image/);
     expect(results[2]?.error).toMatch(/not an image/);
     for (const bad of results.slice(0, 3))
       expect(bad).toMatchObject({ text: null, confidence: null });
@@ -93,7 +107,7 @@ describe('createOcrBatch', () => {
 
   test('tells the type from the bytes, not the name: JPEG, WebP, a PNG called .txt', async () => {
     const line = 'Schulnoten für Übersee';
-    const results = await runBatch([
+    const { results } = await runBatch([
       { name: 'scan.txt', bytes: renderText([line]) },
       { name: 'scan.png', bytes: renderText([line], { format: 'jpeg' }) },
       { name: 'scan', bytes: renderText([line], { format: 'webp' }) },
@@ -104,12 +118,12 @@ describe('createOcrBatch', () => {
 
   test('reads English, and German and English together', async () => {
     const english = 'The quick brown fox jumps over the lazy dog';
-    const [eng] = await runBatch([{ name: 'en.png', bytes: renderText([english]) }], 'eng');
+    const [eng] = (await runBatch([{ name: 'en.png', bytes: renderText([english]) }], 'eng'))
+      .results;
     expect(normalise(eng?.text ?? '')).toBe(english);
-    const [both] = await runBatch(
-      [{ name: 'both.png', bytes: renderText([english, ZEUGNIS]) }],
-      'deu+eng',
-    );
+    const [both] = (
+      await runBatch([{ name: 'both.png', bytes: renderText([english, ZEUGNIS]) }], 'deu+eng')
+    ).results;
     // both models vote on every word; the English one may drop an umlaut, so check words both know
     expect(normalise(both?.text ?? '')).toContain(english);
     expect(normalise(both?.text ?? '')).toContain('Jürgen Müßig - Größe');

@@ -40,7 +40,12 @@ const describeEvent = (event: OcrEvent | undefined) =>
 
 test('replays what is done, then sends the rest live, each image once, then ends', async () => {
   const events = new EventBus<AppTopics>();
-  const batch = await insertBatch(database.db, 'deu', [upload(0), upload(1), upload(2)]);
+  const batch = await insertBatch(
+    database.db,
+    'deu',
+    [upload(0), upload(1), upload(2)],
+    [null, null, null],
+  );
   await startBatch(database.db, batch.id);
   const first = await finish(events, batch.id, 0);
 
@@ -64,7 +69,7 @@ test('replays what is done, then sends the rest live, each image once, then ends
 
 test('a finished batch is replayed whole and completed', async () => {
   const events = new EventBus<AppTopics>();
-  const batch = await insertBatch(database.db, 'deu', [upload(0), upload(1)]);
+  const batch = await insertBatch(database.db, 'deu', [upload(0), upload(1)], [null, null]);
   await startBatch(database.db, batch.id);
   await finish(events, batch.id, 1);
   await finish(events, batch.id, 0);
@@ -77,7 +82,7 @@ test('a finished batch is replayed whole and completed', async () => {
 
 test('a subscriber that leaves early stops listening', async () => {
   const events = new EventBus<AppTopics>();
-  const batch = await insertBatch(database.db, 'deu', [upload(0), upload(1)]);
+  const batch = await insertBatch(database.db, 'deu', [upload(0), upload(1)], [null, null]);
   await startBatch(database.db, batch.id);
   await finish(events, batch.id, 0);
   const stream = watchBatch(database.db, events, batch.id);
