@@ -105,15 +105,17 @@ describe('createOcrBatch', () => {
     expect(normalise(results[3]?.text ?? '')).toBe('Notenübersicht für das Schuljahr');
   });
 
-  test('tells the type from the bytes, not the name: JPEG, WebP, a PNG called .txt', async () => {
+  test('tells the type from the bytes, not the name, and reads all five types', async () => {
     const line = 'Schulnoten für Übersee';
     const { results } = await runBatch([
       { name: 'scan.txt', bytes: renderText([line]) },
       { name: 'scan.png', bytes: renderText([line], { format: 'jpeg' }) },
       { name: 'scan', bytes: renderText([line], { format: 'webp' }) },
+      { name: 'scan.bmp', bytes: renderText([line], { format: 'bmp' }) },
+      { name: 'scan.tif', bytes: renderText([line], { format: 'tiff' }) },
     ]);
-    expect(results.map((r) => r.error)).toEqual([null, null, null]);
-    expect(texts(results)).toEqual([line, line, line]);
+    expect(results.map((r) => r.error)).toEqual([null, null, null, null, null]);
+    expect(texts(results)).toEqual([line, line, line, line, line]);
   });
 
   test('reads English, and German and English together', async () => {

@@ -8,6 +8,8 @@ test('tells the five image types from their magic bytes', () => {
   expect(detectImageType(renderText(['x']))).toBe('png');
   expect(detectImageType(renderText(['x'], { format: 'jpeg' }))).toBe('jpeg');
   expect(detectImageType(renderText(['x'], { format: 'webp' }))).toBe('webp');
+  expect(detectImageType(renderText(['x'], { format: 'bmp' }))).toBe('bmp');
+  expect(detectImageType(renderText(['x'], { format: 'tiff' }))).toBe('tiff');
   expect(detectImageType(bytes(0x49, 0x49, 0x2a, 0x00))).toBe('tiff');
   expect(detectImageType(bytes(0x4d, 0x4d, 0x00, 0x2a))).toBe('tiff');
   expect(detectImageType(bytes(0x42, 0x4d))).toBe('bmp');
