@@ -26,6 +26,7 @@ import { normalise, renderText } from '../../test/ocr/images.ts';
 const run = promisify(execFile);
 const PAGES = Number(process.argv[2] ?? 16);
 const CACHE_HITS = 200;
+const ROUNDS = 3;
 
 const WORDS = (
   'Zeugnis für Jürgen Müßig Größe Klasse Schuljahr Halbjahr Versetzung Mathematik Deutsch ' +
@@ -170,18 +171,26 @@ async function benchCacheHits(image: Uint8Array) {
 
 const pages = Array.from({ length: PAGES }, (_, i) => page(i));
 console.log(
-  `${PAGES} pages of 1700 px, 6 lines of German each; ${os.availableParallelism()} cores\n`,
+  `${PAGES} pages of 1700 px, 6 lines of German each; ${os.availableParallelism()} cores; ` +
+    `best of ${ROUNDS} rounds; load average ${os.loadavg()[0]?.toFixed(1)}\n`,
 );
 
-const rows: Array<[string, { rate: number; exact: number } | null]> = [];
-for (const workers of [1, 2]) {
-  rows.push([
-    `tesseract.js, ${workers} worker${workers > 1 ? 's' : ''}`,
-    await benchEngine(pages, workers),
-  ]);
+type Rate = { rate: number; exact: number } | null;
+const best = (a: Rate, b: Rate): Rate => (a && b ? (b.rate > a.rate ? b : a) : (a ?? b));
+// the three alternate, best of ROUNDS each: other load on the machine then hurts them alike
+let js1: Rate = null;
+let js2: Rate = null;
+let native: Rate = null;
+for (let round = 0; round < ROUNDS; round++) {
+  js1 = best(js1, await benchEngine(pages, 1));
+  js2 = best(js2, await benchEngine(pages, 2));
+  native = best(native, await benchNative(pages));
 }
-const native = await benchNative(pages);
-rows.push(['native tesseract CLI, 2 processes', native]);
+const rows: Array<[string, Rate]> = [
+  ['tesseract.js, 1 worker', js1],
+  ['tesseract.js, 2 workers', js2],
+  ['native tesseract CLI, 2 processes', native],
+];
 for (const [name, result] of rows) {
   if (!result) {
     console.log(
