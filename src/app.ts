@@ -1,5 +1,6 @@
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createFetch } from '@whatwg-node/fetch';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
@@ -11,17 +12,25 @@ import { EventBus } from './events/bus.ts';
 import type { AppTopics } from './events/topics.ts';
 import { useBodyLimits } from './http/body-limits.ts';
 import type { Logger } from './logger.ts';
+import { createOcrService } from './ocr/service.ts';
+import { createTesseractEngine } from './ocr/tesseract-engine.ts';
 import type { GraphQLContext } from './schema/context.ts';
 import { createMaskError, useContractErrorCodes } from './schema/errors.ts';
 import { schema } from './schema/index.ts';
 import { createLoaders } from './schema/loaders.ts';
 import { useOperationLimits } from './schema/operation-limits.ts';
 import { useTrainingResponseCache } from './schema/response-cache.ts';
+import { useSubscriptionErrorsOverSSE } from './subscription-errors.ts';
 import { createTrainingService } from './training/service.ts';
 
 export type AppSettings = Pick<
   AppConfig,
-  'limits' | 'introspection' | 'production' | 'responseCacheTtlMs'
+  | 'limits'
+  | 'introspection'
+  | 'production'
+  | 'responseCacheTtlMs'
+  | 'ocrWorkers'
+  | 'ocrMaxImageBytes'
 >;
 
 export type AppOptions = {
@@ -55,6 +64,13 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
   const { limits } = settings;
   const events = new EventBus<AppTopics>();
   const training = createTrainingService(database.db, events);
+  const ocr = createOcrService({
+    db: database.db,
+    events,
+    logger,
+    engine: createTesseractEngine({ workers: settings.ocrWorkers }),
+    maxImageBytes: settings.ocrMaxImageBytes,
+  });
 
   const yoga = createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
@@ -62,7 +78,11 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
     healthCheckEndpoint: '/health',
     landingPage: false,
     renderGraphiQL,
-    graphiql: { title: 'Training jobs API', defaultQuery: EXAMPLE_QUERY },
+    graphiql: {
+      title: 'Training jobs API',
+      defaultQuery: EXAMPLE_QUERY,
+      subscriptionsProtocol: 'GRAPHQL_SSE',
+    },
     maskedErrors: { maskError: createMaskError(logger), isDev: false },
     fetchAPI: createFetch({
       formDataLimits: {
@@ -81,6 +101,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
       auth: authenticate(request, tokens),
       db: database.db,
       training,
+      ocr,
       loaders: createLoaders(database.db),
       limits,
     }),
@@ -91,11 +112,15 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
       useContractErrorCodes(),
       ...(settings.introspection ? [] : [useDisableIntrospection()]),
       useTrainingResponseCache(events, tokens, settings.responseCacheTtlMs),
+      useGraphQLSSE(),
+      useSubscriptionErrorsOverSSE(),
+      // yoga.dispose() (server shutdown, tests) stops OCR processing and its workers
+      { onDispose: () => ocr.close() },
       useReadinessCheck({ endpoint: '/ready', check: () => database.isReady() }),
     ],
   });
 
-  return { yoga, events, training };
+  return { yoga, events, training, ocr };
 }
 
 export type App = ReturnType<typeof createApp>;

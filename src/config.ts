@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_MAX_IMAGE_BYTES, DEFAULT_OCR_WORKERS } from './ocr/constants.ts';
 
 const flag = z
   .enum(['true', 'false', '1', '0'])
@@ -30,7 +31,7 @@ const envSchema = z.object({
   MAX_BODY_BYTES: count(1024 * 1024),
   MAX_UPLOAD_BYTES: count(100 * 1024 * 1024),
   MAX_UPLOAD_FILE_BYTES: count(50 * 1024 * 1024),
-  MAX_UPLOAD_FILES: count(100),
+  MAX_UPLOAD_FILES: count(200),
   WORKER: bool(true),
   TRAINING_CONCURRENCY: count(1),
   TRAINER: z.enum(['builtin', 'command']).default('builtin'),
@@ -39,6 +40,8 @@ const envSchema = z.object({
   PROGRESS_FLUSH_MS: count(250),
   CHECKPOINT_INTERVAL_MS: count(10_000),
   RUNNER_POLL_MS: count(2_000),
+  OCR_WORKERS: z.coerce.number().int().min(1).max(64).default(DEFAULT_OCR_WORKERS),
+  OCR_MAX_IMAGE_BYTES: z.coerce.number().int().positive().default(DEFAULT_MAX_IMAGE_BYTES),
 });
 
 export type AppConfig = {
@@ -56,6 +59,9 @@ export type AppConfig = {
   introspection: boolean;
   limits: Limits;
   runner: RunnerConfig;
+  /** tesseract.js worker threads (~180 MB each). */
+  ocrWorkers: number;
+  ocrMaxImageBytes: number;
 };
 
 /** The training runner of this process (README "Training"). */
@@ -130,5 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       checkpointIntervalMs: e.CHECKPOINT_INTERVAL_MS,
       pollIntervalMs: e.RUNNER_POLL_MS,
     },
+    ocrWorkers: e.OCR_WORKERS,
+    ocrMaxImageBytes: e.OCR_MAX_IMAGE_BYTES,
   };
 }

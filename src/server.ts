@@ -24,6 +24,7 @@ export async function startServer(config: AppConfig, logger: Logger): Promise<Ru
   const publicUrl = `http://${config.host}:${config.port}/graphql`;
   const tokens = setUpAuth(config, logger, publicUrl);
   const app = createApp({ database, logger, tokens, settings: config });
+  await app.ocr.resumeUnfinished();
 
   const server = createServer(app.yoga);
   await new Promise<void>((resolve, reject) => {

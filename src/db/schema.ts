@@ -185,3 +185,4 @@ export type TrainingJobRow = typeof trainingJobs.$inferSelect;
 export type MetricPointRow = typeof metricPoints.$inferSelect;
 export type ModelVersionRow = typeof modelVersions.$inferSelect;
 export * from './dataset-tables.ts';
+export * from './ocr-tables.ts';

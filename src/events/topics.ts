@@ -1,4 +1,5 @@
 import type { MetricPointRow, TrainingJobRow } from '../db/schema.ts';
+import type { OcrEvent } from '../ocr/events.ts';
 import type { EventBus } from './bus.ts';
 
 /**
@@ -11,8 +12,12 @@ export type JobEvent = { job: TrainingJobRow; newPoints: MetricPointRow[] };
 export type AppTopics = {
   jobs: { jobId: string | null };
   [job: `job:${string}`]: JobEvent;
+  /** Progress of one OCR batch, then its completion. */
+  [batch: `ocr:${string}`]: OcrEvent;
 };
 
 export type AppEvents = EventBus<AppTopics>;
 
 export const jobTopic = (jobId: string) => `job:${jobId}` as const;
+
+export const ocrTopic = (batchId: string) => `ocr:${batchId}` as const;

@@ -1,6 +1,7 @@
 import type { RequestAuth } from '../auth/context.ts';
 import type { Limits } from '../config.ts';
 import type { Db } from '../db/client.ts';
+import type { OcrService } from '../ocr/service.ts';
 import type { TrainingService } from '../training/service.ts';
 import type { Loaders } from './loaders.ts';
 
@@ -9,6 +10,7 @@ export type GraphQLContext = {
   auth: RequestAuth;
   db: Db;
   training: TrainingService;
+  ocr: OcrService;
   loaders: Loaders;
   limits: Limits;
 };

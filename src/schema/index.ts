@@ -6,8 +6,10 @@ import './model-version.ts';
 import './system-status.ts';
 import './classify.ts';
 import './dataset.ts';
+import './ocr.ts';
 
 builder.queryType({ description: 'Reading needs the viewer or admin role.' });
 builder.mutationType({ description: 'Changing anything needs the admin role.' });
+builder.subscriptionType({ description: 'Subscriptions need the viewer or admin role.' });
 
 export const schema = builder.toSchema();

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { type App, type AppSettings, createApp } from '../../src/app.ts';
 import { TokenStore } from '../../src/auth/tokens.ts';
+import { loadConfig } from '../../src/config.ts';
 import { createTestDatabase, type TestDatabase } from './databases.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -22,12 +23,26 @@ export type TestApp = App & {
 export type GqlError = { message: string; path?: string[]; extensions?: Record<string, unknown> };
 export type GqlResult<T> = { data?: T | null; errors?: GqlError[]; status: number };
 
-/** The real yoga app on a fresh database, with an admin and a viewer token. */
-export async function createTestApp(
-  options: { authDisabled?: boolean; settings?: AppSettings } = {},
-): Promise<TestApp> {
+export type TestAppOptions = {
+  authDisabled?: boolean;
+  /** Limits and switches; the environment defaults (with one OCR worker) when left out. */
+  settings?: AppSettings;
+  /**
+   * An existing database (e.g. to start a second app on it, as after a restart). The caller owns
+   * it: `close()` leaves it open, and `queries` stays empty.
+   */
+  database?: TestDatabase;
+  ocr?: { workers?: number; maxImageBytes?: number };
+};
+
+/**
+ * The real yoga app on a fresh database, with an admin and a viewer token; started as the server
+ * starts it (unfinished OCR batches resumed).
+ */
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const queries: string[] = [];
-  const database = await createTestDatabase({ onQuery: (sql) => queries.push(sql) });
+  const database =
+    options.database ?? (await createTestDatabase({ onQuery: (sql) => queries.push(sql) }));
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const tokens = options.authDisabled
     ? 'disabled'
@@ -35,7 +50,14 @@ export async function createTestApp(
         { token: ADMIN_TOKEN, role: 'admin' },
         { token: VIEWER_TOKEN, role: 'viewer' },
       ]);
-  const app = createApp({ database, logger, tokens, settings: options.settings });
+  const base = options.settings ?? loadConfig({ OCR_WORKERS: '1' });
+  const settings: AppSettings = {
+    ...base,
+    ocrWorkers: options.ocr?.workers ?? base.ocrWorkers,
+    ocrMaxImageBytes: options.ocr?.maxImageBytes ?? base.ocrMaxImageBytes,
+  };
+  const app = createApp({ database, logger, tokens, settings });
+  await app.ocr.resumeUnfinished();
   return {
     ...app,
     database,
@@ -53,7 +75,7 @@ export async function createTestApp(
     },
     async close() {
       await app.yoga.dispose();
-      await database.close();
+      if (!options.database) await database.close();
     },
   };
 }

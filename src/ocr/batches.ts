@@ -1,0 +1,221 @@
+import { and, asc, eq, getTableColumns, inArray, isNotNull, isNull, ne, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { isUuid } from '../db/ids.ts';
+import { type OcrBatchRow, type OcrResultRow, ocrBatches, ocrResults } from '../db/schema.ts';
+import type { OcrLanguage } from './constants.ts';
+import type { ImageType } from './image-type.ts';
+
+/** An uploaded file as stored: the bytes only when they are an image the engine can read. */
+export type StoredUpload = {
+  filename: string | null;
+  bytes: Uint8Array;
+  byteSize: number;
+  sha256: string;
+  imageType: ImageType | null;
+};
+
+/** What processing an image produced (the text, or why there is none). */
+export type Outcome = {
+  text?: string;
+  confidence?: number;
+  fromCache?: boolean;
+  error?: string;
+  processingTimeMs: number;
+};
+
+/** A finished image: what the API shows and the progress events carry. */
+export type ImageResult = Omit<OcrResultRow, 'image' | 'position' | 'processingTimeMs'> & {
+  position: number;
+  processingTimeMs: number;
+  completedAt: Date;
+};
+
+const { image: _image, ...resultColumns } = getTableColumns(ocrResults);
+
+function asImageResult(row: Omit<OcrResultRow, 'image'>): ImageResult {
+  const { position, processingTimeMs, completedAt } = row;
+  if (position === null || processingTimeMs === null || completedAt === null) {
+    throw new Error(`OCR result ${row.batchId}/${row.index} is not finished`);
+  }
+  return { ...row, position, processingTimeMs, completedAt };
+}
+
+/**
+ * Stores a batch and its files in one transaction: it exists whole or not at all. Files with an
+ * outcome already (see `answerAtUpload`) are stored finished, numbered in upload order; a batch
+ * they all have is stored COMPLETED. The others keep their bytes for the processor.
+ */
+export async function insertBatch(
+  db: Db,
+  language: OcrLanguage,
+  uploads: readonly StoredUpload[],
+  outcomes: readonly (Outcome | null)[],
+): Promise<OcrBatchRow> {
+  let position = 0;
+  const positions = outcomes.map((outcome) => (outcome ? ++position : null));
+  const done = position === uploads.length;
+  return db.transaction(async (tx) => {
+    const [batch] = await tx
+      .insert(ocrBatches)
+      .values({
+        language,
+        total: uploads.length,
+        processed: position,
+        failed: outcomes.filter((outcome) => outcome?.error !== undefined).length,
+        ...(done ? { status: 'COMPLETED' as const, completedAt: sql`now()` } : {}),
+      })
+      .returning();
+    if (!batch) throw new Error('insert returned no row');
+    await tx.insert(ocrResults).values(
+      uploads.map((upload, index) => {
+        const outcome = outcomes[index];
+        return {
+          batchId: batch.id,
+          index,
+          filename: upload.filename,
+          imageType: upload.imageType,
+          byteSize: upload.byteSize,
+          sha256: upload.sha256,
+          image: outcome ? null : upload.bytes,
+          ...(outcome && { ...finished(outcome), position: positions[index] }),
+        };
+      }),
+    );
+    return batch;
+  });
+}
+
+/** The result columns of a finished file. */
+const finished = (outcome: Outcome) => ({
+  text: outcome.text ?? null,
+  confidence: outcome.confidence ?? null,
+  processingTimeMs: outcome.processingTimeMs,
+  fromCache: outcome.fromCache ?? false,
+  error: outcome.error ?? null,
+  completedAt: sql`now()`,
+});
+
+export async function getBatch(db: Db, id: string): Promise<OcrBatchRow | undefined> {
+  if (!isUuid(id)) return undefined;
+  const [row] = await db.select().from(ocrBatches).where(eq(ocrBatches.id, id));
+  return row;
+}
+
+export async function getBatchesByIds(db: Db, ids: readonly string[]): Promise<OcrBatchRow[]> {
+  const valid = ids.filter(isUuid);
+  if (valid.length === 0) return [];
+  return db.select().from(ocrBatches).where(inArray(ocrBatches.id, valid));
+}
+
+/** The finished images of a batch, in the order they finished. */
+export async function finishedResults(db: Db, batchId: string): Promise<ImageResult[]> {
+  const rows = await db
+    .select(resultColumns)
+    .from(ocrResults)
+    .where(and(eq(ocrResults.batchId, batchId), isNotNull(ocrResults.completedAt)))
+    .orderBy(asc(ocrResults.position));
+  return rows.map(asImageResult);
+}
+
+/** The batch and its finished images as of one moment (a snapshot, so the two agree). */
+export async function batchSnapshot(
+  db: Db,
+  batchId: string,
+): Promise<{ batch: OcrBatchRow; results: ImageResult[] } | undefined> {
+  return db.transaction(
+    async (tx) => {
+      const batch = await getBatch(tx, batchId);
+      return batch && { batch, results: await finishedResults(tx, batchId) };
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  );
+}
+
+export type PendingImage = Pick<OcrResultRow, 'index' | 'sha256'>;
+
+export function pendingImages(db: Db, batchId: string): Promise<PendingImage[]> {
+  return db
+    .select({ index: ocrResults.index, sha256: ocrResults.sha256 })
+    .from(ocrResults)
+    .where(and(eq(ocrResults.batchId, batchId), isNull(ocrResults.completedAt)))
+    .orderBy(asc(ocrResults.index));
+}
+
+/** The stored bytes of a pending image (read one at a time: a batch may hold 2 GB). */
+export async function imageBytes(
+  db: Db,
+  batchId: string,
+  index: number,
+): Promise<Uint8Array | null> {
+  const [row] = await db
+    .select({ image: ocrResults.image })
+    .from(ocrResults)
+    .where(and(eq(ocrResults.batchId, batchId), eq(ocrResults.index, index)));
+  return row?.image ?? null;
+}
+
+/** Marks a batch PROCESSING; a finished batch is returned as it is. */
+export async function startBatch(db: Db, batchId: string): Promise<OcrBatchRow | undefined> {
+  const [row] = await db
+    .update(ocrBatches)
+    .set({ status: 'PROCESSING' })
+    .where(and(eq(ocrBatches.id, batchId), ne(ocrBatches.status, 'COMPLETED')))
+    .returning();
+  return row ?? getBatch(db, batchId);
+}
+
+/**
+ * Stores an image's result and counts it in its batch, completing the batch with its last image.
+ * The batch row is locked first so that results are numbered without gaps; an image that already
+ * has a result (another server got there first) is left alone and null returned.
+ */
+export async function recordResult(
+  db: Db,
+  batchId: string,
+  index: number,
+  outcome: Outcome,
+): Promise<{ batch: OcrBatchRow; result: ImageResult } | null> {
+  return db.transaction(async (tx) => {
+    const [locked] = await tx
+      .select({ processed: ocrBatches.processed, total: ocrBatches.total })
+      .from(ocrBatches)
+      .where(eq(ocrBatches.id, batchId))
+      .for('update');
+    if (!locked) return null;
+    const position = locked.processed + 1;
+    const [result] = await tx
+      .update(ocrResults)
+      .set({ ...finished(outcome), position, image: null })
+      .where(
+        and(
+          eq(ocrResults.batchId, batchId),
+          eq(ocrResults.index, index),
+          isNull(ocrResults.completedAt),
+        ),
+      )
+      .returning(resultColumns);
+    if (!result) return null;
+    const done = position === locked.total;
+    const [batch] = await tx
+      .update(ocrBatches)
+      .set({
+        processed: position,
+        failed: sql`${ocrBatches.failed} + ${outcome.error === undefined ? 0 : 1}`,
+        ...(done ? { status: 'COMPLETED' as const, completedAt: sql`now()` } : {}),
+      })
+      .where(eq(ocrBatches.id, batchId))
+      .returning();
+    if (!batch) throw new Error(`OCR batch ${batchId} vanished while locked`);
+    return { batch, result: asImageResult(result) };
+  });
+}
+
+/** Batches a previous run left unfinished, oldest first. */
+export async function unfinishedBatchIds(db: Db): Promise<string[]> {
+  const rows = await db
+    .select({ id: ocrBatches.id })
+    .from(ocrBatches)
+    .where(ne(ocrBatches.status, 'COMPLETED'))
+    .orderBy(asc(ocrBatches.seq));
+  return rows.map((row) => row.id);
+}
