@@ -3,12 +3,14 @@ import type { Db } from '../../db/client.ts';
 import type { AppEvents } from '../../events/topics.ts';
 import type { Logger } from '../../logger.ts';
 import { builtinTrainer, type Trainer } from '../trainer-port.ts';
+import { createCommandTrainer } from '../trainers/command.ts';
 import { createRunner, type Runner } from './runner.ts';
 
 /** The trainer TRAINER asks for. */
-export function chooseTrainer(config: RunnerConfig): Trainer {
+export function chooseTrainer(config: RunnerConfig, logger?: Logger): Trainer {
   if (config.trainer === 'command') {
-    throw new Error('TRAINER=command is not available yet');
+    if (!config.trainerCommand) throw new Error('TRAINER=command needs TRAINER_COMMAND');
+    return createCommandTrainer({ command: config.trainerCommand, logger });
   }
   return builtinTrainer;
 }
@@ -19,5 +21,5 @@ export function startRunner(
   deps: { db: Db; events: AppEvents; logger: Logger },
 ): Runner | null {
   if (!config.enabled) return null;
-  return createRunner({ ...deps, ...config, trainer: chooseTrainer(config) });
+  return createRunner({ ...deps, ...config, trainer: chooseTrainer(config, deps.logger) });
 }

@@ -38,7 +38,8 @@ export type TrainerEvent =
       trainSize: number;
       validationSize: number;
       labels: string[];
-      precision: 'fp32';
+      /** What the weights are computed in (the built-in trainer: always fp32). */
+      precision: 'fp32' | 'fp16' | 'bf16';
       /** Optimizer steps already done (0 unless resumed from a checkpoint). */
       resumedFromStep: number;
       note?: string;
