@@ -3,7 +3,7 @@ import type { Db } from '../db/client.ts';
 import { type ModelVersionRow, modelArtifacts, modelVersions } from '../db/schema.ts';
 import { AppError, badInput, ErrorCode } from '../errors.ts';
 import type { ModelType } from './constants.ts';
-import { type Classification, classify } from './trainer/index.ts';
+import { type Classification, classify, isBuiltinArtifact } from './trainer/index.ts';
 
 export type ClassificationResult = Classification & { modelVersion: ModelVersionRow };
 
@@ -53,6 +53,13 @@ export function createClassifier(db: Db) {
         `No active ${modelType} model: train one (createTrainingJob) or activate a version (activateModelVersion)`,
       );
     }
-    return { ...classify(await artifactOf(version), text), modelVersion: version };
+    const artifact = await artifactOf(version);
+    if (!isBuiltinArtifact(artifact)) {
+      throw badInput(
+        'modelType',
+        `The active ${modelType} version was trained by an external trainer (TRAINER=command); classify serves models of the built-in trainer only`,
+      );
+    }
+    return { ...classify(artifact, text), modelVersion: version };
   };
 }

@@ -23,6 +23,14 @@ const MAGIC = 'TCLS';
 const VERSION = 1;
 const WHAT = 'model artifact';
 
+/** Whether bytes start like an artifact of this trainer (an external trainer's model does not). */
+export function isBuiltinArtifact(bytes: Uint8Array): boolean {
+  return (
+    bytes.byteLength >= MAGIC.length &&
+    Buffer.from(bytes.subarray(0, MAGIC.length)).toString('latin1') === MAGIC
+  );
+}
+
 /** Compact: only the weight rows of buckets with a non-zero weight are stored (fp32). */
 export function encodeArtifact(model: Model): Uint8Array {
   const k = model.labels.length;

@@ -1,5 +1,5 @@
 /** The built-in trainer: pure training core, worker-thread adapter and inference. */
-export { decodeArtifact, type Model } from './artifact.ts';
+export { decodeArtifact, isBuiltinArtifact, type Model } from './artifact.ts';
 export { type Classification, classify, loadModel } from './classify.ts';
 export { DEFAULT_FEATURES, featurize, tokenize } from './featurize.ts';
 export {
