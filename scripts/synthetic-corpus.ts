@@ -1,3 +1,4 @@
+import { mulberry32 } from '../src/training/trainer/prng.ts';
 /**
  * SYNTHETIC school documents for demos, tests and benchmarks: invented German text in the style
  * of the four document types, for all 16 states. None of it is a real regulation.
@@ -21,18 +22,6 @@ export type SyntheticDocument = {
   trainingAllowed: boolean;
   source: string;
 };
-
-/** mulberry32: a small, fast, seedable generator; the same seed gives the same corpus. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MINISTRY: Record<Bundesland, string> = {
   BW: 'KM',
@@ -322,7 +311,7 @@ function body(rng: () => number, type: DocType, land: Bundesland, n: number): st
  * every combination. About one in ten is marked as not to be trained on.
  */
 export function* syntheticDocuments(count: number, seed = 1): Generator<SyntheticDocument> {
-  const rng = random(seed);
+  const rng = mulberry32(seed);
   for (let i = 0; i < count; i += 1) {
     const bundesland = BUNDESLAND_CODES[i % BUNDESLAND_CODES.length] as Bundesland;
     const docType = DOC_TYPES[

@@ -15,8 +15,7 @@ import {
 import type { DocType } from '../dataset/constants.ts';
 import { DOC_TYPES } from '../dataset/constants.ts';
 import { BUNDESLAND_CODES, type Bundesland } from '../training/constants.ts';
-
-const inList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(', '));
+import { inList } from './columns.ts';
 
 /** Imported training documents. Immutable once stored: re-importing the same text is a no-op. */
 export const documents = pgTable(

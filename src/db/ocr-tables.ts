@@ -3,14 +3,12 @@ import {
   bigint,
   boolean,
   check,
-  customType,
   doublePrecision,
   index,
   integer,
   pgTable,
   primaryKey,
   text,
-  timestamp,
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
@@ -22,11 +20,9 @@ import {
   type OcrLanguage,
 } from '../ocr/constants.ts';
 import { IMAGE_TYPES, type ImageType } from '../ocr/image-type.ts';
+import { bytea, inList, tz } from './columns.ts';
 
-const tz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
-const inList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(', '));
 /** postgres.js reads bytea as Buffer, PGlite as Uint8Array: both are Uint8Array. */
-const bytea = customType<{ data: Uint8Array }>({ dataType: () => 'bytea' });
 
 export const ocrBatches = pgTable(
   'ocr_batches',

@@ -3,7 +3,6 @@ import {
   bigint,
   boolean,
   check,
-  customType,
   doublePrecision,
   index,
   integer,
@@ -12,7 +11,6 @@ import {
   primaryKey,
   real,
   text,
-  timestamp,
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
@@ -24,16 +22,8 @@ import {
   TRAINING_STATUSES,
   type TrainingStatus,
 } from '../training/constants.ts';
+import { bytea, inList, tz } from './columns.ts';
 
-const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
-  dataType: () => 'bytea',
-  toDriver: (value) => Buffer.from(value.buffer, value.byteOffset, value.byteLength),
-  // postgres.js and PGlite both hand back a Buffer/Uint8Array; normalise to a plain Uint8Array view
-  fromDriver: (value) => new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
-});
-
-const tz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
-const inList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(', '));
 const between = (column: string, limits: { min: number; max: number }) =>
   sql.raw(`"${column}" BETWEEN ${limits.min} AND ${limits.max}`);
 
