@@ -21,3 +21,13 @@ export type AppEvents = EventBus<AppTopics>;
 export const jobTopic = (jobId: string) => `job:${jobId}` as const;
 
 export const ocrTopic = (batchId: string) => `ocr:${batchId}` as const;
+
+/** Tells subscribers of the job and everyone watching all jobs that a job changed. */
+export function announceJob(
+  events: AppEvents,
+  job: TrainingJobRow,
+  newPoints: MetricPointRow[] = [],
+) {
+  events.publish(jobTopic(job.id), { job, newPoints });
+  events.publish('jobs', { jobId: job.id });
+}

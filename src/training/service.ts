@@ -1,6 +1,6 @@
 import type { Db } from '../db/client.ts';
 import type { TrainingJobRow } from '../db/schema.ts';
-import { type AppEvents, jobTopic } from '../events/topics.ts';
+import { type AppEvents, announceJob } from '../events/topics.ts';
 import { createClassifier } from './classify.ts';
 import * as jobs from './jobs.ts';
 import * as versions from './model-versions.ts';
@@ -16,8 +16,7 @@ export function createTrainingService(db: Db, events: AppEvents) {
   events.subscribe('jobs', () => statusCache.invalidate());
 
   const announce = (job: TrainingJobRow) => {
-    events.publish(jobTopic(job.id), { job, newPoints: [] });
-    events.publish('jobs', { jobId: job.id });
+    announceJob(events, job);
     return job;
   };
   const transition = async (id: string, action: TransitionAction) =>

@@ -2,7 +2,7 @@ import { and, eq, isNull, sql } from 'drizzle-orm';
 import { countTrainingData, trainingChunks } from '../../dataset/stats.ts';
 import type { Db } from '../../db/client.ts';
 import { documents, type TrainingJobRow, trainingJobs } from '../../db/schema.ts';
-import { type AppEvents, jobTopic } from '../../events/topics.ts';
+import { type AppEvents, announceJob, jobTopic } from '../../events/topics.ts';
 import type { Logger } from '../../logger.ts';
 import { getJob, transitionJob } from '../jobs.ts';
 import { lossHistoriesByJob } from '../metrics.ts';
@@ -203,9 +203,7 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
 }
 
 const announce = (events: AppEvents, job: TrainingJobRow | undefined) => {
-  if (!job) return;
-  events.publish(jobTopic(job.id), { job, newPoints: [] });
-  events.publish('jobs', { jobId: job.id });
+  if (job) announceJob(events, job);
 };
 
 /** The data a job trains on is fixed when it is first prepared, so a resume sees the same examples. */

@@ -6,7 +6,7 @@ import {
   type TrainingJobRow,
   trainingJobs,
 } from '../../db/schema.ts';
-import { type AppEvents, jobTopic } from '../../events/topics.ts';
+import { type AppEvents, announceJob } from '../../events/topics.ts';
 import type { EvalMetrics, TrainerEvent } from '../trainer/types.ts';
 import { ownedRunning } from './lease.ts';
 
@@ -158,8 +158,7 @@ export class ProgressRecorder {
       await alsoInTransaction?.(tx);
       return updated;
     });
-    this.events.publish(jobTopic(row.id), { job: row, newPoints: points });
-    this.events.publish('jobs', { jobId: row.id });
+    announceJob(this.events, row, points);
     return row;
   }
 }
