@@ -91,12 +91,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
         fieldSize: limits.maxBodyBytes,
       },
     }),
-    logging: {
-      debug: (...args) => logger.debug(args.map(String).join(' ')),
-      info: (...args) => logger.info(args.map(String).join(' ')),
-      warn: (...args) => logger.warn(args.map(String).join(' ')),
-      error: (...args) => logger.error(args.map(String).join(' ')),
-    },
+    logging: yogaLogger(logger),
     context: ({ request }) => ({
       auth: authenticate(request, tokens),
       db: database.db,
@@ -124,3 +119,17 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** yoga's log calls, forwarded to pino; levels pino would drop cost nothing (no formatting). */
+function yogaLogger(logger: Logger) {
+  const forward = (level: 'debug' | 'info' | 'warn' | 'error') =>
+    logger.isLevelEnabled(level)
+      ? (...args: unknown[]) => logger[level](args.map(String).join(' '))
+      : () => {};
+  return {
+    debug: forward('debug'),
+    info: forward('info'),
+    warn: forward('warn'),
+    error: forward('error'),
+  };
+}
