@@ -89,6 +89,9 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
     else if (status === 'CANCELLED' || status === 'FAILED') hooks.stop('cancel');
   };
   const unsubscribe = events.subscribe(jobTopic(claimed.id), ({ job }) => onStatus(job.status));
+  // The claim (QUEUED -> PREPARING) is a status change like any other: subscribers and caches
+  // hear of it now, not only at the next one.
+  announce(events, claimed);
 
   try {
     const job = await fixDataset(db, claimed, owner);
