@@ -387,6 +387,57 @@ describe('pause and resume', { timeout: 120_000 }, () => {
     expect(pausedSessions.map((s) => s.resumed)).toEqual([false, true]);
     expect(await comparableOutcome(paused.rowId)).toEqual(await comparableOutcome(reference.rowId));
   });
+
+  test('pauses at awkward moments resume to exactly the uninterrupted result', async () => {
+    // Each new job waits before its first step until the test says how far it may go.
+    const gate = gatedTrainer({ holdNewJobsAt: 0 });
+    // Slow flushes, so that points are still unwritten when a pause arrives.
+    runner({ trainer: gate.trainer, flushIntervalMs: 500 });
+    const config = jobInput('reference', { epochs: 2 });
+    const reference = await createJob(app, config);
+    const referenceWatch = watchJob(app.events, reference.rowId);
+    gate.release(reference.rowId);
+    await referenceWatch.reached('COMPLETED');
+    referenceWatch.stop();
+    const { totalSteps } = await jobRow(db(), reference.rowId);
+    const stepsPerEpoch = totalSteps / config.epochs;
+
+    const pauseAt = async (
+      name: string,
+      step: number,
+      { slowPauseMs = 0, expectUnwrittenPoints = false } = {},
+    ) => {
+      const job = await createJob(app, { ...config, name });
+      const watch = watchJob(app.events, job.rowId);
+      if (slowPauseMs) gate.slowPause(job.rowId, slowPauseMs);
+      await gate.atGate(job.rowId, 0);
+      gate.hold(job.rowId, step);
+      await gate.atGate(job.rowId, step);
+      expect(await jobAction(app, 'pauseTrainingJob', job.id)).toBe('PAUSED');
+      if (expectUnwrittenPoints) {
+        // The scenario: the pause came while steps were still waiting for their flush.
+        expect((await pointsOf(db(), job.rowId)).length).toBeLessThan(step);
+      }
+      await waitFor(
+        'the pause checkpoint',
+        async () => (await checkpointOf(db(), job.rowId))?.step === step,
+      );
+      gate.release(job.rowId);
+      expect(await jobAction(app, 'resumeTrainingJob', job.id)).toBe('QUEUED');
+      await watch.reached('COMPLETED');
+      watch.stop();
+      // (The runner may have claimed it before the watch began: check from the first change seen.)
+      expectAllowedPath(watch.statuses.slice(1));
+      expect(await comparableOutcome(job.rowId), name).toEqual(
+        await comparableOutcome(reference.rowId),
+      );
+    };
+
+    // After an epoch's last step, before its evaluation: the evaluation runs after the resume.
+    await pauseAt('at an epoch end', stepsPerEpoch);
+    // While a long step runs: the pause checkpoint comes after the next progress flush.
+    await pauseAt('during a slow step', 3, { slowPauseMs: 1200, expectUnwrittenPoints: true });
+  });
 });
 
 describe('cancel and delete', { timeout: 120_000 }, () => {

@@ -1,6 +1,6 @@
 import { and, eq, gt } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
-import { checkpoints, metricPoints } from '../../db/schema.ts';
+import { checkpoints, type MetricPointRow, metricPoints } from '../../db/schema.ts';
 
 export type Checkpoint = { step: number; epoch: number; state: Uint8Array };
 
@@ -32,6 +32,19 @@ export async function dropPointsAfter(db: Db, jobId: string, step: number): Prom
   await db
     .delete(metricPoints)
     .where(and(eq(metricPoints.jobId, jobId), gt(metricPoints.step, step)));
+}
+
+/** The stored point of one step of a job. */
+export async function pointAt(
+  db: Db,
+  jobId: string,
+  step: number,
+): Promise<MetricPointRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(metricPoints)
+    .where(and(eq(metricPoints.jobId, jobId), eq(metricPoints.step, step)));
+  return row;
 }
 
 export async function deleteCheckpoint(db: Db, jobId: string): Promise<void> {

@@ -13,6 +13,7 @@ import {
   deleteCheckpoint,
   dropPointsAfter,
   loadCheckpoint,
+  pointAt,
   saveCheckpoint,
 } from './checkpoints.ts';
 import { ownedRunning, renewLease } from './lease.ts';
@@ -104,6 +105,7 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
     }
     const checkpoint = await loadCheckpoint(db, job.id);
     await dropPointsAfter(db, job.id, checkpoint?.step ?? 0);
+    if (checkpoint) recorder.resumesAfter(await pointAt(db, job.id, checkpoint.step));
     let status = job.status;
     if (status === 'PREPARING') {
       status = (await transitionJob(db, job.id, 'startTraining', {}, ownedRunning(job.id, owner)))
