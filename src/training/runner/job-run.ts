@@ -112,6 +112,14 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
         .status;
       announce(events, await getJob(db, job.id));
     }
+    /** After the last step the job is VALIDATING (its evaluations and the artifact remain). */
+    const startValidation = async () => {
+      if (status !== 'TRAINING') return;
+      await recorder.flush();
+      status = (await transitionJob(db, job.id, 'startValidation', {}, ownedRunning(job.id, owner)))
+        .status;
+      announce(events, await getJob(db, job.id));
+    };
     log.info(
       {
         examples: examples.length,
@@ -149,6 +157,8 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
         case 'prepared':
           totalSteps = event.totalSteps;
           recorder.prepared(event.totalSteps, event.resumedFromStep, data.documents);
+          // Resumed from a checkpoint taken after the last step: no step event will say so.
+          if (event.resumedFromStep === totalSteps) await startValidation();
           if (job.mixedPrecision) {
             log.info(
               { mixedPrecision: true, precision: event.precision },
@@ -158,13 +168,7 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
           break;
         case 'step':
           recorder.step(event, data.documents);
-          if (event.step === totalSteps && status === 'TRAINING') {
-            await recorder.flush();
-            status = (
-              await transitionJob(db, job.id, 'startValidation', {}, ownedRunning(job.id, owner))
-            ).status;
-            announce(events, await getJob(db, job.id));
-          }
+          if (event.step === totalSteps) await startValidation();
           break;
         case 'eval':
           recorder.evaluation(event);
