@@ -1,7 +1,9 @@
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { executeRows } from '../../src/db/raw.ts';
+import { trainingJobs } from '../../src/db/schema.ts';
 import { type AppEvents, jobTopic } from '../../src/events/topics.ts';
+import { transitionJob } from '../../src/training/jobs.ts';
 import { learningRateAt } from '../../src/training/trainer/index.ts';
 import { planSteps } from '../../src/training/trainer/schedule.ts';
 import { allowedEdges, RUNNING_STATUSES } from '../../src/training/transitions.ts';
@@ -476,6 +478,46 @@ describe('cancel and delete', { timeout: 120_000 }, () => {
     });
     expect(deleted.errors).toBeUndefined();
     expect(await pointsOf(db(), job.rowId)).toEqual([]);
+  });
+});
+
+describe('leases', { timeout: 120_000 }, () => {
+  test('a runner stops a job at its next lease renewal once another process paused or took it', async () => {
+    const gate = gatedTrainer();
+    const taken = await createJob(app, jobInput('taken'));
+    const paused = await createJob(app, jobInput('paused elsewhere'));
+    gate.hold(taken.rowId, 3);
+    gate.hold(paused.rowId, 4);
+    // No checkpoints to give it away: only the lease renewal can tell.
+    const r = runner({
+      trainer: gate.trainer,
+      concurrency: 2,
+      leaseMs: 600,
+      checkpointIntervalMs: 600_000,
+    });
+    await gate.atGate(taken.rowId, 3);
+    await gate.atGate(paused.rowId, 4);
+    await waitFor(
+      'both flushed',
+      async () =>
+        (await jobRow(db(), taken.rowId)).currentStep === 3 &&
+        (await jobRow(db(), paused.rowId)).currentStep === 4,
+    );
+
+    // Another server takes one over (as after a stall longer than the lease) and pauses the
+    // other; neither change is announced on this process's bus.
+    await db()
+      .update(trainingJobs)
+      .set({ leaseOwner: 'another-server', leaseExpiresAt: sql`now() + interval '1 hour'` })
+      .where(eq(trainingJobs.id, taken.rowId));
+    await transitionJob(db(), paused.rowId, 'pause');
+    const takenBefore = await jobRow(db(), taken.rowId);
+
+    await waitFor('both runs to end', () => r.runningJobIds().length === 0);
+    // The paused one left its checkpoint; the taken one wrote nothing more.
+    expect((await checkpointOf(db(), paused.rowId))?.step).toBe(4);
+    expect(await checkpointOf(db(), taken.rowId)).toBeUndefined();
+    expect(await jobRow(db(), taken.rowId)).toEqual(takenBefore);
   });
 });
 

@@ -9,6 +9,7 @@ import { lossHistoriesByJob } from '../metrics.ts';
 import { recordModelVersion } from '../model-versions.ts';
 import type { TrainerEvent } from '../trainer/types.ts';
 import type { Trainer, TrainerSession } from '../trainer-port.ts';
+import { isTerminal } from '../transitions.ts';
 import {
   deleteCheckpoint,
   dropPointsAfter,
@@ -50,19 +51,22 @@ export function runJob(
   claimed: TrainingJobRow,
 ): { done: Promise<RunOutcome>; control: RunControl } {
   let session: TrainerSession | null = null;
-  let stopReason: 'pause' | 'cancel' | 'release' | null = null;
-  const stop = (reason: 'pause' | 'cancel' | 'release') => {
+  let stopReason: StopReason | null = null;
+  // Paused or released: the trainer ends with a checkpoint; cancelled or lost: it just stops.
+  const withCheckpoint = (reason: StopReason) => reason === 'pause' || reason === 'release';
+  const stop = (reason: StopReason) => {
     if (stopReason) return;
     stopReason = reason;
-    if (reason === 'cancel') void session?.cancel();
-    else session?.pause();
+    if (withCheckpoint(reason)) session?.pause();
+    else void session?.cancel();
   };
   const control: RunControl = { releaseForShutdown: () => stop('release') };
   const done = drive(deps, claimed, {
     attach: (s) => {
       session = s;
-      if (stopReason === 'cancel') void s.cancel();
-      else if (stopReason) s.pause();
+      if (stopReason === null) return;
+      if (withCheckpoint(stopReason)) s.pause();
+      else void s.cancel();
     },
     stop,
     reason: () => stopReason,
@@ -70,10 +74,13 @@ export function runJob(
   return { done, control };
 }
 
+/** Why a run stops early: a pause, a cancel, this process shutting down, the job taken over. */
+type StopReason = 'pause' | 'cancel' | 'release' | 'lost';
+
 type Hooks = {
   attach(session: TrainerSession): void;
-  stop(reason: 'pause' | 'cancel' | 'release'): void;
-  reason(): 'pause' | 'cancel' | 'release' | null;
+  stop(reason: StopReason): void;
+  reason(): StopReason | null;
 };
 
 async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Promise<RunOutcome> {
@@ -141,7 +148,12 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
         async () => {
           try {
             const renewed = await renewLease(db, job.id, owner, settings.leaseMs);
-            if (!renewed) onStatus((await getJob(db, job.id))?.status ?? 'CANCELLED');
+            if (renewed) return;
+            // Paused or cancelled by another process, deleted, or adopted by another runner
+            // (this one stalled past its lease): in every case this process trains it no more.
+            const current = await getJob(db, job.id);
+            if (current?.status === 'PAUSED' && current.leaseOwner === owner) hooks.stop('pause');
+            else hooks.stop(current && !isTerminal(current.status) ? 'lost' : 'cancel');
           } catch (error) {
             log.warn({ err: error }, 'lease renewal failed');
           }
@@ -182,8 +194,7 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
           return 'completed';
       }
     }
-    const reason = hooks.reason();
-    return reason === 'pause' ? 'paused' : reason === 'release' ? 'released' : 'cancelled';
+    return outcomeOf(hooks.reason());
   } catch (error) {
     if (error instanceof JobLostError || hooks.reason() !== null) {
       log.info({ reason: hooks.reason() }, 'stopped running the job');
@@ -210,6 +221,15 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
     unsubscribe();
   }
 }
+
+const outcomeOf = (reason: StopReason | null): RunOutcome =>
+  reason === 'pause'
+    ? 'paused'
+    : reason === 'release'
+      ? 'released'
+      : reason === 'lost'
+        ? 'lost'
+        : 'cancelled';
 
 const announce = (events: AppEvents, job: TrainingJobRow | undefined) => {
   if (!job) return;
