@@ -4,6 +4,7 @@ import { executeRows } from '../../src/db/raw.ts';
 import { trainingJobs } from '../../src/db/schema.ts';
 import { type AppEvents, jobTopic } from '../../src/events/topics.ts';
 import { transitionJob } from '../../src/training/jobs.ts';
+import { adoptOrphanedJob, claimQueuedJob } from '../../src/training/runner/lease.ts';
 import { learningRateAt } from '../../src/training/trainer/index.ts';
 import { planSteps } from '../../src/training/trainer/schedule.ts';
 import { allowedEdges, RUNNING_STATUSES } from '../../src/training/transitions.ts';
@@ -295,6 +296,25 @@ const expectAllowedPath = (statuses: string[]) => {
 const comparableOutcome = (jobId: string) => outcomeOf(db(), jobId);
 
 describe('the queue', { timeout: 120_000 }, () => {
+  test('a claim takes exactly one QUEUED job, an adoption exactly one orphaned job', async () => {
+    const ids: string[] = [];
+    for (const name of ['a', 'b', 'c']) ids.push((await createJob(app, jobInput(name))).rowId);
+    const statuses = async () =>
+      Promise.all(ids.map(async (id) => (await jobRow(db(), id)).status));
+
+    expect((await claimQueuedJob(db(), 'one', 60_000))?.id).toBe(ids[0]);
+    expect(await statuses()).toEqual(['PREPARING', 'QUEUED', 'QUEUED']);
+    expect((await claimQueuedJob(db(), 'two', 60_000))?.id).toBe(ids[1]);
+    expect(await statuses()).toEqual(['PREPARING', 'PREPARING', 'QUEUED']);
+
+    await db()
+      .update(trainingJobs)
+      .set({ status: 'TRAINING', leaseExpiresAt: sql`now() - interval '1 second'` });
+    expect((await adoptOrphanedJob(db(), 'three', 60_000))?.id).toBe(ids[0]);
+    const owners = await Promise.all(ids.map(async (id) => (await jobRow(db(), id)).leaseOwner));
+    expect(owners).toEqual(['three', 'two', null]);
+  });
+
   test('with one slot later jobs wait QUEUED in order while the first trains; none is refused; a failing job frees the slot', async () => {
     const gate = gatedTrainer();
     const first = await createJob(app, jobInput('first', { epochs: 1 }));
