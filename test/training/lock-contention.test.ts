@@ -1,7 +1,8 @@
-import { inArray, sql } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
+import postgres from 'postgres';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { type Database, openDatabase } from '../../src/db/client.ts';
-import { trainingJobs } from '../../src/db/schema.ts';
+import { metricPoints, trainingJobs } from '../../src/db/schema.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import { type AppEvents, type AppTopics, jobTopic } from '../../src/events/topics.ts';
 import { adoptOrphanedJob, claimQueuedJob } from '../../src/training/runner/lease.ts';
@@ -9,12 +10,14 @@ import { createTestApp, type TestApp } from '../support/app.ts';
 import { onPostgres } from '../support/databases.ts';
 import { newJob } from '../support/fixtures.ts';
 import {
+  checkpointOf,
   createJob,
   gatedTrainer,
   importCorpus,
   jobInput,
   jobRow,
   outcomeOf,
+  pointsOf,
   recordingTrainer,
   startTestRunner,
   steps,
@@ -40,6 +43,35 @@ afterEach(async () => {
   await other.close();
   await app.close();
 });
+
+/**
+ * Holds the documents table in another session, so that a runner's data loading waits (as on
+ * a slow database with a large corpus) until `release()`.
+ */
+async function lockDocuments(url: string) {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let locked = () => {};
+  const isLocked = new Promise<void>((resolve) => {
+    locked = resolve;
+  });
+  const transaction = sql.begin(async (tx) => {
+    await tx`lock table documents in access exclusive mode`;
+    locked();
+    await released;
+  });
+  await isLocked;
+  return {
+    async release() {
+      release();
+      await transaction;
+      await sql.end({ timeout: 5 });
+    },
+  };
+}
 
 /** Each claimer takes jobs until none is left; returns what each took. */
 const race = (claimers: { take: () => Promise<{ id: string } | undefined> }[]) =>
@@ -99,6 +131,87 @@ describe.skipIf(!onPostgres())(
         const owner = owners[adopted.findIndex((taken) => taken.includes(row.id))]?.owner;
         expect(row).toMatchObject({ status: 'TRAINING', leaseOwner: `adopter-${owner}` });
       }
+    });
+
+    test('a runner slow to load a job keeps renewing its lease meanwhile: no other runner takes the job', async () => {
+      await importCorpus(app.database.db);
+      const job = await createJob(app, jobInput('slow to load', { epochs: 1 }));
+      const documents = await lockDocuments(app.database.url as string);
+      const firstTrainer = recordingTrainer();
+      const first = startTestRunner(
+        { db: app.database.db, events: app.events },
+        { trainer: firstTrainer.trainer, leaseMs: 600 },
+      );
+      stops.push(() => first.stop());
+      const secondTrainer = recordingTrainer();
+      const second = startTestRunner(
+        { db: other.db, events: new EventBus<AppTopics>() },
+        { trainer: secondTrainer.trainer, leaseMs: 600 },
+      );
+      stops.push(() => second.stop());
+
+      // While its data query waits, the first runner's lease must move on (three renewals).
+      const leases = new Set<number>();
+      try {
+        await waitFor('three lease renewals while loading', async () => {
+          const row = await jobRow(app.database.db, job.rowId);
+          expect(row.leaseOwner).toBe(first.owner);
+          leases.add(row.leaseExpiresAt?.getTime() ?? 0);
+          return leases.size >= 4;
+        });
+      } finally {
+        await documents.release();
+      }
+      await untilStatus(app.database.db, job.rowId, 'COMPLETED');
+      expect(firstTrainer.sessions.map((s) => s.jobId)).toEqual([job.rowId]);
+      expect(secondTrainer.sessions).toEqual([]);
+      expect((await jobRow(app.database.db, job.rowId)).leaseOwner).toBe(first.owner);
+    });
+
+    test("a runner that lost a job while loading its data leaves the new owner's points alone", async () => {
+      await importCorpus(app.database.db);
+      const job = await createJob(app, jobInput('lost while loading', { epochs: 1 }));
+      // A first run stops at step 5 with a checkpoint (and releases the job).
+      const gate = gatedTrainer({ holdNewJobsAt: 5 });
+      const earlier = startTestRunner(
+        { db: app.database.db, events: app.events },
+        { trainer: gate.trainer },
+      );
+      await gate.atGate(job.rowId, 5);
+      await earlier.stop();
+      expect((await checkpointOf(app.database.db, job.rowId))?.step).toBe(5);
+
+      // The next runner adopts it and waits for its data...
+      const documents = await lockDocuments(app.database.url as string);
+      const recording = recordingTrainer();
+      const late = startTestRunner(
+        { db: app.database.db, events: app.events },
+        { trainer: recording.trainer, leaseMs: 600 },
+      );
+      stops.push(() => late.stop());
+      await waitFor(
+        'the adoption',
+        async () => (await jobRow(app.database.db, job.rowId)).leaseOwner === late.owner,
+      );
+      // ...while another server takes the job over and records steps 6..8.
+      await app.database.db
+        .update(trainingJobs)
+        .set({ leaseOwner: 'another-server', leaseExpiresAt: sql`now() + interval '1 hour'` })
+        .where(eq(trainingJobs.id, job.rowId));
+      await app.database.db.insert(metricPoints).values(
+        [6, 7, 8].map((step) => ({
+          jobId: job.rowId,
+          step,
+          epoch: 1,
+          loss: 1,
+          learningRate: 0.01,
+        })),
+      );
+      await documents.release();
+
+      await waitFor('the late run to end', () => late.runningJobIds().length === 0);
+      expect((await pointsOf(app.database.db, job.rowId)).map((p) => p.step)).toEqual(steps(8));
+      expect((await jobRow(app.database.db, job.rowId)).leaseOwner).toBe('another-server');
     });
 
     test('two runners share a queue: no job runs twice; a job released by one is finished by the other; every job completes once', async () => {

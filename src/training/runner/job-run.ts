@@ -100,6 +100,25 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
   // The claim (QUEUED -> PREPARING) is a status change like any other: subscribers and caches
   // hear of it now, not only at the next one.
   announce(events, claimed);
+  // The lease is renewed from the claim on: loading a large data set may take longer than it.
+  timers.push(
+    setInterval(
+      async () => {
+        try {
+          const renewed = await renewLease(db, claimed.id, owner, settings.leaseMs);
+          if (renewed) return;
+          // Paused or cancelled by another process, deleted, or adopted by another runner
+          // (this one stalled past its lease): in every case this process trains it no more.
+          const current = await getJob(db, claimed.id);
+          if (current?.status === 'PAUSED' && current.leaseOwner === owner) hooks.stop('pause');
+          else hooks.stop(current && !isTerminal(current.status) ? 'lost' : 'cancel');
+        } catch (error) {
+          log.warn({ err: error }, 'lease renewal failed');
+        }
+      },
+      Math.max(100, Math.floor(settings.leaseMs / 3)),
+    ),
+  );
 
   try {
     const job = await fixDataset(db, claimed, owner);
@@ -111,7 +130,7 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
       );
     }
     const checkpoint = await loadCheckpoint(db, job.id);
-    await dropPointsAfter(db, job.id, checkpoint?.step ?? 0);
+    await dropPointsAfter(db, job.id, checkpoint?.step ?? 0, owner);
     if (checkpoint) recorder.resumesAfter(await pointAt(db, job.id, checkpoint.step));
     let status = job.status;
     if (status === 'PREPARING') {
@@ -143,25 +162,7 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
       checkpoint: checkpoint?.state,
     });
     hooks.attach(session);
-    timers.push(
-      setInterval(
-        async () => {
-          try {
-            const renewed = await renewLease(db, job.id, owner, settings.leaseMs);
-            if (renewed) return;
-            // Paused or cancelled by another process, deleted, or adopted by another runner
-            // (this one stalled past its lease): in every case this process trains it no more.
-            const current = await getJob(db, job.id);
-            if (current?.status === 'PAUSED' && current.leaseOwner === owner) hooks.stop('pause');
-            else hooks.stop(current && !isTerminal(current.status) ? 'lost' : 'cancel');
-          } catch (error) {
-            log.warn({ err: error }, 'lease renewal failed');
-          }
-        },
-        Math.max(100, Math.floor(settings.leaseMs / 3)),
-      ),
-      setInterval(() => session.requestCheckpoint(), settings.checkpointIntervalMs),
-    );
+    timers.push(setInterval(() => session.requestCheckpoint(), settings.checkpointIntervalMs));
 
     let totalSteps = 0;
     for await (const event of session) {
