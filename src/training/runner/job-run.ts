@@ -9,10 +9,12 @@ import { lossHistoriesByJob } from '../metrics.ts';
 import { recordModelVersion } from '../model-versions.ts';
 import type { TrainerEvent } from '../trainer/types.ts';
 import type { Trainer, TrainerSession } from '../trainer-port.ts';
+import { isTerminal } from '../transitions.ts';
 import {
   deleteCheckpoint,
   dropPointsAfter,
   loadCheckpoint,
+  pointAt,
   saveCheckpoint,
 } from './checkpoints.ts';
 import { ownedRunning, renewLease } from './lease.ts';
@@ -49,19 +51,22 @@ export function runJob(
   claimed: TrainingJobRow,
 ): { done: Promise<RunOutcome>; control: RunControl } {
   let session: TrainerSession | null = null;
-  let stopReason: 'pause' | 'cancel' | 'release' | null = null;
-  const stop = (reason: 'pause' | 'cancel' | 'release') => {
+  let stopReason: StopReason | null = null;
+  // Paused or released: the trainer ends with a checkpoint; cancelled or lost: it just stops.
+  const withCheckpoint = (reason: StopReason) => reason === 'pause' || reason === 'release';
+  const stop = (reason: StopReason) => {
     if (stopReason) return;
     stopReason = reason;
-    if (reason === 'cancel') void session?.cancel();
-    else session?.pause();
+    if (withCheckpoint(reason)) session?.pause();
+    else void session?.cancel();
   };
   const control: RunControl = { releaseForShutdown: () => stop('release') };
   const done = drive(deps, claimed, {
     attach: (s) => {
       session = s;
-      if (stopReason === 'cancel') void s.cancel();
-      else if (stopReason) s.pause();
+      if (stopReason === null) return;
+      if (withCheckpoint(stopReason)) s.pause();
+      else void s.cancel();
     },
     stop,
     reason: () => stopReason,
@@ -69,10 +74,13 @@ export function runJob(
   return { done, control };
 }
 
+/** Why a run stops early: a pause, a cancel, this process shutting down, the job taken over. */
+type StopReason = 'pause' | 'cancel' | 'release' | 'lost';
+
 type Hooks = {
   attach(session: TrainerSession): void;
-  stop(reason: 'pause' | 'cancel' | 'release'): void;
-  reason(): 'pause' | 'cancel' | 'release' | null;
+  stop(reason: StopReason): void;
+  reason(): StopReason | null;
 };
 
 async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Promise<RunOutcome> {
@@ -89,6 +97,28 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
     else if (status === 'CANCELLED' || status === 'FAILED') hooks.stop('cancel');
   };
   const unsubscribe = events.subscribe(jobTopic(claimed.id), ({ job }) => onStatus(job.status));
+  // The claim (QUEUED -> PREPARING) is a status change like any other: subscribers and caches
+  // hear of it now, not only at the next one.
+  announce(events, claimed);
+  // The lease is renewed from the claim on: loading a large data set may take longer than it.
+  timers.push(
+    setInterval(
+      async () => {
+        try {
+          const renewed = await renewLease(db, claimed.id, owner, settings.leaseMs);
+          if (renewed) return;
+          // Paused or cancelled by another process, deleted, or adopted by another runner
+          // (this one stalled past its lease): in every case this process trains it no more.
+          const current = await getJob(db, claimed.id);
+          if (current?.status === 'PAUSED' && current.leaseOwner === owner) hooks.stop('pause');
+          else hooks.stop(current && !isTerminal(current.status) ? 'lost' : 'cancel');
+        } catch (error) {
+          log.warn({ err: error }, 'lease renewal failed');
+        }
+      },
+      Math.max(100, Math.floor(settings.leaseMs / 3)),
+    ),
+  );
 
   try {
     const job = await fixDataset(db, claimed, owner);
@@ -100,13 +130,22 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
       );
     }
     const checkpoint = await loadCheckpoint(db, job.id);
-    await dropPointsAfter(db, job.id, checkpoint?.step ?? 0);
+    await dropPointsAfter(db, job.id, checkpoint?.step ?? 0, owner);
+    if (checkpoint) recorder.resumesAfter(await pointAt(db, job.id, checkpoint.step));
     let status = job.status;
     if (status === 'PREPARING') {
       status = (await transitionJob(db, job.id, 'startTraining', {}, ownedRunning(job.id, owner)))
         .status;
       announce(events, await getJob(db, job.id));
     }
+    /** After the last step the job is VALIDATING (its evaluations and the artifact remain). */
+    const startValidation = async () => {
+      if (status !== 'TRAINING') return;
+      await recorder.flush();
+      status = (await transitionJob(db, job.id, 'startValidation', {}, ownedRunning(job.id, owner)))
+        .status;
+      announce(events, await getJob(db, job.id));
+    };
     log.info(
       {
         examples: examples.length,
@@ -123,20 +162,7 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
       checkpoint: checkpoint?.state,
     });
     hooks.attach(session);
-    timers.push(
-      setInterval(
-        async () => {
-          try {
-            const renewed = await renewLease(db, job.id, owner, settings.leaseMs);
-            if (!renewed) onStatus((await getJob(db, job.id))?.status ?? 'CANCELLED');
-          } catch (error) {
-            log.warn({ err: error }, 'lease renewal failed');
-          }
-        },
-        Math.max(100, Math.floor(settings.leaseMs / 3)),
-      ),
-      setInterval(() => session.requestCheckpoint(), settings.checkpointIntervalMs),
-    );
+    timers.push(setInterval(() => session.requestCheckpoint(), settings.checkpointIntervalMs));
 
     let totalSteps = 0;
     for await (const event of session) {
@@ -144,6 +170,8 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
         case 'prepared':
           totalSteps = event.totalSteps;
           recorder.prepared(event.totalSteps, event.resumedFromStep, data.documents);
+          // Resumed from a checkpoint taken after the last step: no step event will say so.
+          if (event.resumedFromStep === totalSteps) await startValidation();
           if (job.mixedPrecision) {
             log.info(
               { mixedPrecision: true, precision: event.precision },
@@ -153,13 +181,7 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
           break;
         case 'step':
           recorder.step(event, data.documents);
-          if (event.step === totalSteps && status === 'TRAINING') {
-            await recorder.flush();
-            status = (
-              await transitionJob(db, job.id, 'startValidation', {}, ownedRunning(job.id, owner))
-            ).status;
-            announce(events, await getJob(db, job.id));
-          }
+          if (event.step === totalSteps) await startValidation();
           break;
         case 'eval':
           recorder.evaluation(event);
@@ -173,8 +195,7 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
           return 'completed';
       }
     }
-    const reason = hooks.reason();
-    return reason === 'pause' ? 'paused' : reason === 'release' ? 'released' : 'cancelled';
+    return outcomeOf(hooks.reason());
   } catch (error) {
     if (error instanceof JobLostError || hooks.reason() !== null) {
       log.info({ reason: hooks.reason() }, 'stopped running the job');
@@ -201,6 +222,15 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
     unsubscribe();
   }
 }
+
+const outcomeOf = (reason: StopReason | null): RunOutcome =>
+  reason === 'pause'
+    ? 'paused'
+    : reason === 'release'
+      ? 'released'
+      : reason === 'lost'
+        ? 'lost'
+        : 'cancelled';
 
 const announce = (events: AppEvents, job: TrainingJobRow | undefined) => {
   if (job) announceJob(events, job);

@@ -1,9 +1,17 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { type TrainingJobRow, trainingJobs } from '../../db/schema.ts';
 import { RUNNING_STATUSES, TRANSITIONS } from '../transitions.ts';
 
 const leaseUntil = (leaseMs: number) => sql`now() + ${`${leaseMs} milliseconds`}::interval`;
+
+/**
+ * The row `pick` selects, as `id = (subquery)`: a scalar subquery runs once per statement (an
+ * InitPlan). As `id IN (subquery)` PostgreSQL may plan a nested-loop semi join that re-runs the
+ * subquery for every candidate row; each re-run skips the rows this statement already locked
+ * and returns the next one, so one claim took (and leased) every QUEUED job.
+ */
+const theOne = (pick: SQL) => sql`${trainingJobs.id} = (${pick})`;
 
 /**
  * Takes the oldest QUEUED job (QUEUED -> PREPARING, the table's `claim`) with a lease for this
@@ -32,7 +40,7 @@ export async function claimQueuedJob(
       errorMessage: null,
       updatedAt: new Date(),
     })
-    .where(and(inArray(trainingJobs.id, next), inArray(trainingJobs.status, [...from])))
+    .where(and(theOne(next.getSQL()), inArray(trainingJobs.status, [...from])))
     .returning();
   return row;
 }
@@ -61,7 +69,7 @@ export async function adoptOrphanedJob(
   const [row] = await db
     .update(trainingJobs)
     .set({ leaseOwner: owner, leaseExpiresAt: leaseUntil(leaseMs), updatedAt: new Date() })
-    .where(and(inArray(trainingJobs.id, orphan), sql`${trainingJobs.leaseExpiresAt} < now()`))
+    .where(and(theOne(orphan.getSQL()), sql`${trainingJobs.leaseExpiresAt} < now()`))
     .returning();
   return row;
 }

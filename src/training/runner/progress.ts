@@ -44,6 +44,14 @@ export class ProgressRecorder {
     private readonly flushIntervalMs: number,
   ) {}
 
+  /**
+   * The stored point of the step a run resumes from. An evaluation that follows it (a checkpoint
+   * taken between an epoch's last step and its evaluation) joins that point.
+   */
+  resumesAfter(point: MetricPointRow | undefined): void {
+    this.#last = point ?? null;
+  }
+
   prepared(totalSteps: number, resumedFromStep: number, totalDocuments: number): void {
     this.#totalSteps = totalSteps;
     this.#sessionStart = Date.now();
@@ -129,7 +137,7 @@ export class ProgressRecorder {
     const points = [...this.#pending.values()];
     const fields = this.#fields;
     this.#pending.clear();
-    const row = await this.db.transaction(async (tx) => {
+    const row = await this.#transaction(points, async (tx) => {
       if (points.length > 0) {
         await tx
           .insert(metricPoints)
@@ -160,6 +168,25 @@ export class ProgressRecorder {
     });
     announceJob(this.events, row, points);
     return row;
+  }
+
+  /**
+   * Runs the write; if it fails, its points go back in front of those recorded meanwhile (a
+   * newer version of a step wins), so that a later write (a pause checkpoint after a flush that
+   * found the job already PAUSED, say) still stores every point up to its step.
+   */
+  async #transaction(
+    points: MetricPointRow[],
+    write: (tx: Db) => Promise<TrainingJobRow>,
+  ): Promise<TrainingJobRow> {
+    try {
+      return await this.db.transaction(write);
+    } catch (error) {
+      const newer = [...this.#pending.values()];
+      this.#pending.clear();
+      for (const point of [...points, ...newer]) this.#pending.set(point.step, point);
+      throw error;
+    }
   }
 }
 
