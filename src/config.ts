@@ -32,6 +32,9 @@ const envSchema = z.object({
   MAX_UPLOAD_BYTES: count(100 * 1024 * 1024),
   MAX_UPLOAD_FILE_BYTES: count(50 * 1024 * 1024),
   MAX_UPLOAD_FILES: count(200),
+  MAX_STREAMS_PER_TOKEN: count(500),
+  MAX_STREAMS: count(20_000),
+  MAX_STREAM_BACKLOG_BYTES: count(1024 * 1024),
   WORKER: bool(true),
   TRAINING_CONCURRENCY: count(1),
   TRAINER: z.enum(['builtin', 'command']).default('builtin'),
@@ -88,6 +91,9 @@ export type Limits = {
   maxUploadBytes: number;
   maxUploadFileBytes: number;
   maxUploadFiles: number;
+  maxStreamsPerToken: number;
+  maxStreams: number;
+  maxStreamBacklogBytes: number;
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -125,6 +131,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
       maxUploadFileBytes: e.MAX_UPLOAD_FILE_BYTES,
       maxUploadFiles: e.MAX_UPLOAD_FILES,
+      maxStreamsPerToken: e.MAX_STREAMS_PER_TOKEN,
+      maxStreams: e.MAX_STREAMS,
+      maxStreamBacklogBytes: e.MAX_STREAM_BACKLOG_BYTES,
     },
     runner: {
       enabled: e.WORKER,

@@ -6,6 +6,7 @@ import type { AppConfig } from './config.ts';
 import { loadDemoCorpus } from './dataset/demo.ts';
 import type { Db } from './db/client.ts';
 import { openConfiguredDatabase } from './db/open.ts';
+import { limitEventStreams } from './http/stream-limits.ts';
 import type { Logger } from './logger.ts';
 import { startRunner } from './training/runner/index.ts';
 
@@ -26,7 +27,7 @@ export async function startServer(config: AppConfig, logger: Logger): Promise<Ru
   const app = createApp({ database, logger, tokens, settings: config });
   await app.ocr.resumeUnfinished();
 
-  const server = createServer(app.yoga);
+  const server = createServer(limitEventStreams(app.yoga, config.limits, logger));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
