@@ -18,6 +18,8 @@ const envSchema = z.object({
   DEMO_DATA: bool(true),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   RESPONSE_CACHE_TTL_MS: z.coerce.number().int().min(0).default(1000),
+  SSE_KEEPALIVE_MS: z.coerce.number().int().min(100).default(12_000),
+  PROGRESS_MAX_EVENTS_PER_SECOND: z.coerce.number().positive().max(1000).default(4),
 });
 
 export type AppConfig = {
@@ -30,6 +32,8 @@ export type AppConfig = {
   demoData: boolean;
   shutdownTimeoutMs: number;
   responseCacheTtlMs: number;
+  sseKeepAliveMs: number;
+  progressMaxEventsPerSecond: number;
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -51,5 +55,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     demoData: e.DEMO_DATA,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     responseCacheTtlMs: e.RESPONSE_CACHE_TTL_MS,
+    sseKeepAliveMs: e.SSE_KEEPALIVE_MS,
+    progressMaxEventsPerSecond: e.PROGRESS_MAX_EVENTS_PER_SECOND,
   };
 }

@@ -4,8 +4,13 @@ import './enums.ts';
 import './training-job.ts';
 import './model-version.ts';
 import './system-status.ts';
+import './subscriptions.ts';
 
 builder.queryType({ description: 'Reading needs the viewer or admin role.' });
 builder.mutationType({ description: 'Changing anything needs the admin role.' });
+builder.subscriptionType({
+  description:
+    'Live updates over SSE (`/graphql/stream`, graphql-sse); needs the viewer or admin role.',
+});
 
 export const schema = builder.toSchema();

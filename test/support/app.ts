@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { type App, createApp } from '../../src/app.ts';
+import { type App, type AppOptions, createApp } from '../../src/app.ts';
 import { TokenStore } from '../../src/auth/tokens.ts';
 import { createTestDatabase, type TestDatabase } from './databases.ts';
 
@@ -22,8 +22,13 @@ export type TestApp = App & {
 export type GqlError = { message: string; path?: string[]; extensions?: Record<string, unknown> };
 export type GqlResult<T> = { data?: T | null; errors?: GqlError[]; status: number };
 
+type TestAppOptions = { authDisabled?: boolean } & Pick<
+  AppOptions,
+  'sseKeepAliveMs' | 'progressMaxEventsPerSecond'
+>;
+
 /** The real yoga app on a fresh database, with an admin and a viewer token. */
-export async function createTestApp(options: { authDisabled?: boolean } = {}): Promise<TestApp> {
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const queries: string[] = [];
   const database = await createTestDatabase({ onQuery: (sql) => queries.push(sql) });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -33,7 +38,13 @@ export async function createTestApp(options: { authDisabled?: boolean } = {}): P
         { token: ADMIN_TOKEN, role: 'admin' },
         { token: VIEWER_TOKEN, role: 'viewer' },
       ]);
-  const app = createApp({ database, logger, tokens });
+  const app = createApp({
+    database,
+    logger,
+    tokens,
+    sseKeepAliveMs: options.sseKeepAliveMs,
+    progressMaxEventsPerSecond: options.progressMaxEventsPerSecond,
+  });
   return {
     ...app,
     database,
