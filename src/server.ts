@@ -1,11 +1,13 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createApp } from './app.ts';
 import { setUpAuth } from './auth/setup.ts';
 import type { AppConfig } from './config.ts';
 import { openDatabase } from './db/client.ts';
+import { startPgRelay } from './events/pg-relay.ts';
 import type { Logger } from './logger.ts';
+import { getJob } from './training/jobs.ts';
 
 export type RunningServer = {
   url: string;
@@ -29,9 +31,21 @@ export async function startServer(config: AppConfig, logger: Logger): Promise<Ru
     logger,
     tokens,
     responseCacheTtlMs: config.responseCacheTtlMs,
+    sseKeepAliveMs: config.sseKeepAliveMs,
+    progressMaxEventsPerSecond: config.progressMaxEventsPerSecond,
   });
+  // Processes on one PostgreSQL share their events; PGlite is one process, so memory suffices.
+  const relay = database.sql
+    ? await startPgRelay({
+        sql: database.sql,
+        events: app.events,
+        readJob: (id) => getJob(database.db, id),
+        logger,
+      })
+    : undefined;
 
   const server = createServer(app.yoga);
+  const eventStreams = trackEventStreams(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
@@ -46,7 +60,8 @@ export async function startServer(config: AppConfig, logger: Logger): Promise<Ru
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      await closeGracefully(server, config.shutdownTimeoutMs, logger);
+      await closeGracefully(server, eventStreams, config.shutdownTimeoutMs, logger);
+      await relay?.stop();
       await app.yoga.dispose();
       await database.close();
       logger.info('stopped');
@@ -56,9 +71,27 @@ export async function startServer(config: AppConfig, logger: Logger): Promise<Ru
   return { url, stop };
 }
 
-async function closeGracefully(server: Server, timeoutMs: number, logger: Logger): Promise<void> {
+/** Responses to requests that asked for an event stream, while they are open. */
+function trackEventStreams(server: Server): Set<ServerResponse> {
+  const open = new Set<ServerResponse>();
+  server.on('request', (request, response: ServerResponse) => {
+    if (!request.headers.accept?.includes('text/event-stream')) return;
+    open.add(response);
+    response.once('close', () => open.delete(response));
+  });
+  return open;
+}
+
+async function closeGracefully(
+  server: Server,
+  eventStreams: Set<ServerResponse>,
+  timeoutMs: number,
+  logger: Logger,
+): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
+  // Event streams never end on their own: cut them, and their clients reconnect (elsewhere).
+  for (const response of eventStreams) response.destroy();
   const timer = setTimeout(() => {
     logger.warn({ timeoutMs }, 'in-flight requests did not finish in time; closing them');
     server.closeAllConnections();
