@@ -12,8 +12,9 @@ import type { Logger } from './logger.ts';
 import type { GraphQLContext } from './schema/context.ts';
 import { createMaskError } from './schema/errors.ts';
 import { schema } from './schema/index.ts';
-import { createLoaders } from './schema/loaders.ts';
+import { Loaders } from './schema/loaders.ts';
 import { useTrainingResponseCache } from './schema/response-cache.ts';
+import { useSharedSubscriptionResults } from './schema/shared-subscription-results.ts';
 import { createTrainingService } from './training/service.ts';
 
 export type AppOptions = {
@@ -74,11 +75,12 @@ export function createApp({
       auth: authenticate(request, tokens),
       db: database.db,
       training,
-      loaders: createLoaders(database.db),
+      loaders: new Loaders(database.db),
     }),
     plugins: [
       useGraphQLSSE({ endpoint: '/graphql/stream' }),
       useSubscriptionErrorResults(),
+      useSharedSubscriptionResults(),
       useEventStreams({ keepAliveMs: sseKeepAliveMs }),
       useTrainingResponseCache(events, tokens, responseCacheTtlMs),
       useReadinessCheck({

@@ -1,7 +1,7 @@
 import type { Client } from 'graphql-sse';
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import { encodeGlobalID } from '../src/schema/ids.ts';
-import { ADMIN_TOKEN, createTestApp, type TestApp } from './support/app.ts';
+import { ADMIN_TOKEN, createTestApp, type TestApp, VIEWER_TOKEN } from './support/app.ts';
 import { newJob } from './support/fixtures.ts';
 import { FakeRunner } from './support/runner.ts';
 import { PROGRESS_SUBSCRIPTION, type ProgressEvent, sseBlocks, sseClient } from './support/sse.ts';
@@ -41,6 +41,40 @@ test('100 subscribers of a job cost no SQL statement per event', async () => {
 
   await Promise.all(streams.map((s) => s.return?.()));
   client.dispose();
+});
+
+test('subscribers sharing an event each get the result of their own operation', async () => {
+  const job = await runner.start((await newJob(app.database.db)).id);
+  const jobId = gid(job.id);
+  const operations = [
+    { token: ADMIN_TOKEN, query: 'job { status }' },
+    { token: VIEWER_TOKEN, query: 'job { status }' },
+    { token: ADMIN_TOKEN, query: 'job { currentStep } newPoints { step }' },
+    { token: ADMIN_TOKEN, query: 'steps: newPoints { step }' },
+  ];
+  const streams = operations.flatMap(({ token, query }) => {
+    const client = sseClient({ fetchFn: app.yoga.fetch, token });
+    // Two subscribers per operation: those two share results, the others must not.
+    return [0, 1].map(() =>
+      client.iterate<{ trainingProgress: Record<string, unknown> }, unknown>({
+        query: `subscription($jobId: ID!) { trainingProgress(jobId: $jobId) { ${query} } }`,
+        variables: { jobId },
+      }),
+    );
+  });
+  await Promise.all(streams.map((s) => s.next()));
+  await runner.step(job.id, 2);
+  const updates = await Promise.all(streams.map(async (s) => (await s.next()).value?.data));
+  const expected = [
+    { job: { status: 'TRAINING' } },
+    { job: { status: 'TRAINING' } },
+    { job: { currentStep: 2 }, newPoints: [{ step: 1 }, { step: 2 }] },
+    { steps: [{ step: 1 }, { step: 2 }] },
+  ];
+  expect(updates).toEqual(
+    expected.flatMap((e) => [{ trainingProgress: e }, { trainingProgress: e }]),
+  );
+  await Promise.all(streams.map((s) => s.return?.()));
 });
 
 test('1,000 subscribe/abort cycles leave no listener behind', { timeout: 300_000 }, async () => {

@@ -6,16 +6,27 @@ import { modelVersionsByJobIds } from '../training/model-versions.ts';
 
 /**
  * Per-request batch loaders, so that a list of N jobs with their metrics, history and model
- * version costs a constant number of statements, not N.
+ * version costs a constant number of statements, not N. Each is made on first use: most
+ * requests (and every subscription, which holds its context for its whole life) need few or none.
  */
-export function createLoaders(db: Db) {
-  return {
-    lossHistories: new DataLoader<string, LossHistories>(async (jobIds) => {
-      const byJob = await lossHistoriesByJob(db, jobIds);
+export class Loaders {
+  #lossHistories: DataLoader<string, LossHistories> | undefined;
+  #history: DataLoader<string, MetricPointRow[]> | undefined;
+  #modelVersionByJob: DataLoader<string, ModelVersionRow | null> | undefined;
+
+  constructor(private readonly db: Db) {}
+
+  get lossHistories(): DataLoader<string, LossHistories> {
+    this.#lossHistories ??= new DataLoader(async (jobIds) => {
+      const byJob = await lossHistoriesByJob(this.db, jobIds);
       return jobIds.map((id) => byJob.get(id) ?? { lossHistory: [], valLossHistory: [] });
-    }),
-    /** Key: `${jobId}|${last}`; one statement per distinct `last`. */
-    history: new DataLoader<string, MetricPointRow[]>(async (keys) => {
+    });
+    return this.#lossHistories;
+  }
+
+  /** Key: `${jobId}|${last}`; one statement per distinct `last`. */
+  get history(): DataLoader<string, MetricPointRow[]> {
+    this.#history ??= new DataLoader(async (keys) => {
       const byLast = new Map<number, string[]>();
       for (const key of keys) {
         const [jobId = '', last] = key.split('|');
@@ -24,23 +35,28 @@ export function createLoaders(db: Db) {
       const results = new Map<string, MetricPointRow[]>();
       await Promise.all(
         [...byLast].map(async ([last, jobIds]) => {
-          const byJob = await lastPointsByJob(db, jobIds, last);
+          const byJob = await lastPointsByJob(this.db, jobIds, last);
           for (const id of jobIds) results.set(`${id}|${last}`, byJob.get(id) ?? []);
         }),
       );
       return keys.map((key) => results.get(key) ?? []);
-    }),
-    modelVersionByJob: new DataLoader<string, ModelVersionRow | null>(async (jobIds) => {
-      const rows = await modelVersionsByJobIds(db, jobIds);
+    });
+    return this.#history;
+  }
+
+  get modelVersionByJob(): DataLoader<string, ModelVersionRow | null> {
+    this.#modelVersionByJob ??= new DataLoader(async (jobIds) => {
+      const rows = await modelVersionsByJobIds(this.db, jobIds);
       const byJob = new Map(rows.map((row) => [row.jobId, row]));
       return jobIds.map((id) => byJob.get(id) ?? null);
-    }),
-  };
-}
+    });
+    return this.#modelVersionByJob;
+  }
 
-export type Loaders = ReturnType<typeof createLoaders>;
-
-/** Forgets what was loaded: a subscription keeps its context across events, and each must read afresh. */
-export function clearLoaders(loaders: Loaders): void {
-  for (const loader of Object.values(loaders)) loader.clearAll();
+  /** Forgets what was loaded: a subscription keeps its context across events, and each must read afresh. */
+  clear(): void {
+    this.#lossHistories = undefined;
+    this.#history = undefined;
+    this.#modelVersionByJob = undefined;
+  }
 }

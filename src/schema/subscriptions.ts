@@ -1,7 +1,6 @@
 import type { TrainingProgress } from '../training/progress-stream.ts';
 import { builder } from './builder.ts';
 import { rowId } from './ids.ts';
-import { clearLoaders } from './loaders.ts';
 import { TrainingJobRef } from './refs.ts';
 import { MetricPoint } from './training-job.ts';
 
@@ -50,7 +49,7 @@ builder.subscriptionFields((t) => ({
       }),
     resolve: (update, _args, ctx) => {
       // Fields beyond the snapshot (metrics histories, history) must see this update's data.
-      clearLoaders(ctx.loaders);
+      ctx.loaders.clear();
       return update;
     },
   }),

@@ -42,6 +42,22 @@ export function toProgress({ job, newPoints }: JobEvent, now: number): TrainingP
   };
 }
 
+const shared = new WeakMap<JobEvent, TrainingProgress>();
+
+/**
+ * One update object per batch, for every watcher that passes the batch on unchanged (all but
+ * the slow and the new ones): the GraphQL layer then executes each operation once per update,
+ * not once per watcher (see schema/shared-subscription-results.ts).
+ */
+function sharedProgress(event: JobEvent, now: () => number): TrainingProgress {
+  let progress = shared.get(event);
+  if (!progress) {
+    progress = toProgress(event, now());
+    shared.set(event, progress);
+  }
+  return progress;
+}
+
 /**
  * Watches one job: the first update at once with its current state, then one per coalesced
  * batch of its events, ending after the update that shows COMPLETED, FAILED or CANCELLED.
@@ -119,7 +135,8 @@ class ProgressStream implements AsyncIterableIterator<TrainingProgress> {
 
   #push(event: JobEvent): void {
     if (this.#finished) return;
-    const fresh = this.#first || this.#last ? { ...event, newPoints: this.#fresh(event) } : event;
+    const points = this.#first || this.#last ? this.#fresh(event) : event.newPoints;
+    const fresh = points === event.newPoints ? event : { ...event, newPoints: points };
     this.#pending = this.#pending ? mergeJobEvents(this.#pending, fresh) : fresh;
     this.#wake();
   }
@@ -134,7 +151,9 @@ class ProgressStream implements AsyncIterableIterator<TrainingProgress> {
     if (job === this.#last && event.newPoints.length === 0) return this.#take();
     this.#last = job;
     if (isTerminal(job.status)) this.#finish();
-    return toProgress({ job, newPoints: event.newPoints }, this.now());
+    return job === event.job
+      ? sharedProgress(event, this.now)
+      : toProgress({ job, newPoints: event.newPoints }, this.now());
   }
 
   #wake(): void {
