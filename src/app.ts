@@ -11,16 +11,18 @@ import type { Database } from './db/client.ts';
 import { EventBus } from './events/bus.ts';
 import type { AppTopics } from './events/topics.ts';
 import { useBodyLimits } from './http/body-limits.ts';
+import { useEventStreams } from './http/event-streams.ts';
+import { useSubscriptionErrorResults } from './http/subscription-errors.ts';
 import type { Logger } from './logger.ts';
 import { createOcrService } from './ocr/service.ts';
 import { createTesseractEngine } from './ocr/tesseract-engine.ts';
 import type { GraphQLContext } from './schema/context.ts';
 import { createMaskError, useContractErrorCodes } from './schema/errors.ts';
 import { schema } from './schema/index.ts';
-import { createLoaders } from './schema/loaders.ts';
+import { Loaders } from './schema/loaders.ts';
 import { useOperationLimits } from './schema/operation-limits.ts';
 import { useTrainingResponseCache } from './schema/response-cache.ts';
-import { useSubscriptionErrorsOverSSE } from './subscription-errors.ts';
+import { useSharedSubscriptionResults } from './schema/shared-subscription-results.ts';
 import { createTrainingService } from './training/service.ts';
 
 export type AppSettings = Pick<
@@ -29,6 +31,8 @@ export type AppSettings = Pick<
   | 'introspection'
   | 'production'
   | 'responseCacheTtlMs'
+  | 'sseKeepAliveMs'
+  | 'progressMaxEventsPerSecond'
   | 'ocrWorkers'
   | 'ocrMaxImageBytes'
 >;
@@ -63,7 +67,9 @@ const CSRF_SAFE_HEADERS = [
 export function createApp({ database, logger, tokens, settings = loadConfig({}) }: AppOptions) {
   const { limits } = settings;
   const events = new EventBus<AppTopics>();
-  const training = createTrainingService(database.db, events);
+  const training = createTrainingService(database.db, events, {
+    progressMaxEventsPerSecond: settings.progressMaxEventsPerSecond,
+  });
   const ocr = createOcrService({
     db: database.db,
     events,
@@ -93,11 +99,12 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
     }),
     logging: yogaLogger(logger),
     context: ({ request }) => ({
+      request,
       auth: authenticate(request, tokens),
       db: database.db,
       training,
       ocr,
-      loaders: createLoaders(database.db),
+      loaders: new Loaders(database.db),
       limits,
     }),
     plugins: [
@@ -107,8 +114,10 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
       useContractErrorCodes(),
       ...(settings.introspection ? [] : [useDisableIntrospection()]),
       useTrainingResponseCache(events, tokens, settings.responseCacheTtlMs),
-      useGraphQLSSE(),
-      useSubscriptionErrorsOverSSE(),
+      useGraphQLSSE({ endpoint: '/graphql/stream' }),
+      useSubscriptionErrorResults(),
+      useSharedSubscriptionResults(),
+      useEventStreams({ keepAliveMs: settings.sseKeepAliveMs }),
       // yoga.dispose() (server shutdown, tests) stops OCR processing and its workers
       { onDispose: () => ocr.close() },
       useReadinessCheck({ endpoint: '/ready', check: () => database.isReady() }),

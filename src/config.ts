@@ -45,6 +45,8 @@ const envSchema = z.object({
   RUNNER_POLL_MS: count(2_000),
   OCR_WORKERS: z.coerce.number().int().min(1).max(64).default(DEFAULT_OCR_WORKERS),
   OCR_MAX_IMAGE_BYTES: z.coerce.number().int().positive().default(DEFAULT_MAX_IMAGE_BYTES),
+  SSE_KEEPALIVE_MS: z.coerce.number().int().min(100).default(12_000),
+  PROGRESS_MAX_EVENTS_PER_SECOND: z.coerce.number().positive().max(1000).default(4),
 });
 
 export type AppConfig = {
@@ -65,6 +67,8 @@ export type AppConfig = {
   /** tesseract.js worker threads (~180 MB each). */
   ocrWorkers: number;
   ocrMaxImageBytes: number;
+  sseKeepAliveMs: number;
+  progressMaxEventsPerSecond: number;
 };
 
 /** The training runner of this process (README "Training"). */
@@ -147,5 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     ocrWorkers: e.OCR_WORKERS,
     ocrMaxImageBytes: e.OCR_MAX_IMAGE_BYTES,
+    sseKeepAliveMs: e.SSE_KEEPALIVE_MS,
+    progressMaxEventsPerSecond: e.PROGRESS_MAX_EVENTS_PER_SECOND,
   };
 }

@@ -6,8 +6,10 @@ import type { AppConfig } from './config.ts';
 import { loadDemoCorpus } from './dataset/demo.ts';
 import type { Db } from './db/client.ts';
 import { openConfiguredDatabase } from './db/open.ts';
+import { startPgRelay } from './events/pg-relay.ts';
 import { limitEventStreams } from './http/stream-limits.ts';
 import type { Logger } from './logger.ts';
+import { getJob } from './training/jobs.ts';
 import { startRunner } from './training/runner/index.ts';
 
 export type RunningServer = {
@@ -26,8 +28,18 @@ export async function startServer(config: AppConfig, logger: Logger): Promise<Ru
   const tokens = setUpAuth(config, logger, publicUrl);
   const app = createApp({ database, logger, tokens, settings: config });
   await app.ocr.resumeUnfinished();
+  // Processes on one PostgreSQL share their events; PGlite is one process, so memory suffices.
+  const relay = database.sql
+    ? await startPgRelay({
+        sql: database.sql,
+        events: app.events,
+        readJob: (id) => getJob(database.db, id),
+        logger,
+      })
+    : undefined;
 
-  const server = createServer(limitEventStreams(app.yoga, config.limits, logger));
+  const streams = limitEventStreams(app.yoga, config.limits, logger);
+  const server = createServer(streams);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
@@ -48,8 +60,9 @@ export async function startServer(config: AppConfig, logger: Logger): Promise<Ru
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      await closeGracefully(server, config.shutdownTimeoutMs, logger);
+      await closeGracefully(server, streams.closeStreams, config.shutdownTimeoutMs, logger);
       await (await runner)?.stop();
+      await relay?.stop();
       await app.yoga.dispose();
       await database.close();
       logger.info('stopped');
@@ -72,9 +85,16 @@ async function loadDemoData(db: Db, logger: Logger): Promise<void> {
   }
 }
 
-async function closeGracefully(server: Server, timeoutMs: number, logger: Logger): Promise<void> {
+async function closeGracefully(
+  server: Server,
+  closeStreams: () => void,
+  timeoutMs: number,
+  logger: Logger,
+): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
+  // Event streams never end on their own: cut them, and their clients reconnect (elsewhere).
+  closeStreams();
   const timer = setTimeout(() => {
     logger.warn({ timeoutMs }, 'in-flight requests did not finish in time; closing them');
     server.closeAllConnections();

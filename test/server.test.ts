@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -7,7 +6,7 @@ import { pino } from 'pino';
 import { describe, expect, test } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { startServer } from '../src/server.ts';
-import { repoRoot } from './support/databases.ts';
+import { startChild, stopChild } from './support/processes.ts';
 
 const TOKEN = 'server-test-token-0123456789';
 
@@ -67,31 +66,6 @@ describe('server', () => {
     await expect(fetch(server.url)).rejects.toThrow();
   });
 });
-
-/** Runs `npm start`'s entry point as a child process, resolving with its URL once ready. */
-function startChild(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: repoRoot,
-    env: { ...process.env, PORT: '0', LOG_FORMAT: 'json', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const ready = new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (chunk) => {
-      output += chunk;
-      const match = output.match(/"url":"([^"]+)"/);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`exited with ${code}: ${output}`)));
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  return { child, ready, exited, output: () => output };
-}
-
-async function stopChild(child: ChildProcess, exited: Promise<number | null>) {
-  child.kill('SIGTERM');
-  return exited;
-}
 
 describe('main', () => {
   test('prints a generated admin token once, keeps data across restarts, exits cleanly on SIGTERM', {

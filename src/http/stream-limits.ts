@@ -25,28 +25,36 @@ function refuse(res: ServerResponse, message: string, limit: string) {
 }
 
 /**
- * Caps open SSE streams per token and in all, and closes a stream whose client stops reading
+ * Tracks open SSE streams and caps them per token and in all, and closes a stream whose client stops reading
  * once its backlog passes the limit, so neither many nor slow clients can hold memory unbounded.
  * Works on the Node response, which closes the same way whether the stream ended or the client left.
  */
 export function limitEventStreams(handler: RequestListener, limits: StreamLimits, logger: Logger) {
   const perKey = new Map<string, number>();
-  let open = 0;
+  const streams = new Set<ServerResponse>();
 
   const listener: RequestListener = (req, res) => {
     if (!isEventStream(req)) return handler(req, res);
     const key = keyOf(req);
     const mine = perKey.get(key) ?? 0;
-    if (open >= limits.maxStreams) {
-      return refuse(res, `The server has ${limits.maxStreams} open event streams, its limit`, 'maxStreams');
+    if (streams.size >= limits.maxStreams) {
+      return refuse(
+        res,
+        `The server has ${limits.maxStreams} open event streams, its limit`,
+        'maxStreams',
+      );
     }
     if (mine >= limits.maxStreamsPerToken) {
-      return refuse(res, `This token has ${limits.maxStreamsPerToken} open event streams, its limit`, 'maxStreamsPerToken');
+      return refuse(
+        res,
+        `This token has ${limits.maxStreamsPerToken} open event streams, its limit`,
+        'maxStreamsPerToken',
+      );
     }
-    open += 1;
+    streams.add(res);
     perKey.set(key, mine + 1);
     res.once('close', () => {
-      open -= 1;
+      streams.delete(res);
       const left = (perKey.get(key) ?? 1) - 1;
       if (left > 0) perKey.set(key, left);
       else perKey.delete(key);
@@ -55,12 +63,21 @@ export function limitEventStreams(handler: RequestListener, limits: StreamLimits
     res.write = ((...args: unknown[]) => {
       const accepted = write(...args);
       if (res.writableLength > limits.maxStreamBacklogBytes) {
-        logger.warn({ backlog: res.writableLength }, 'closing an event stream whose client stopped reading');
+        logger.warn(
+          { backlog: res.writableLength },
+          'closing an event stream whose client stopped reading',
+        );
         res.destroy();
       }
       return accepted;
     }) as ServerResponse['write'];
     return handler(req, res);
   };
-  return Object.assign(listener, { openStreams: () => open });
+  return Object.assign(listener, {
+    openStreams: () => streams.size,
+    /** Event streams never end on their own: at shutdown they are cut, and clients reconnect. */
+    closeStreams: () => {
+      for (const res of streams) res.destroy();
+    },
+  });
 }

@@ -7,6 +7,8 @@ import type { Loaders } from './loaders.ts';
 
 /** What every resolver gets: who is asking, and the domain services. */
 export type GraphQLContext = {
+  /** The HTTP request; its signal aborts when the client goes away before the response ended. */
+  request: Request;
   auth: RequestAuth;
   db: Db;
   training: TrainingService;

@@ -7,9 +7,13 @@ import './system-status.ts';
 import './classify.ts';
 import './dataset.ts';
 import './ocr.ts';
+import './subscriptions.ts';
 
 builder.queryType({ description: 'Reading needs the viewer or admin role.' });
 builder.mutationType({ description: 'Changing anything needs the admin role.' });
-builder.subscriptionType({ description: 'Subscriptions need the viewer or admin role.' });
+builder.subscriptionType({
+  description:
+    'Live updates over SSE (`/graphql/stream`, graphql-sse); needs the viewer or admin role.',
+});
 
 export const schema = builder.toSchema();

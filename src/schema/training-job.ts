@@ -34,7 +34,7 @@ TrainingMetricsRef.implement({
   }),
 });
 
-const MetricPoint = builder
+export const MetricPoint = builder
   .objectRef<{
     step: number;
     epoch: number;

@@ -4,15 +4,27 @@ import { type AppEvents, announceJob } from '../events/topics.ts';
 import { createClassifier } from './classify.ts';
 import * as jobs from './jobs.ts';
 import * as versions from './model-versions.ts';
+import { JobFeeds } from './progress-feed.ts';
+import { type WatchOptions, watchTrainingProgress } from './progress-stream.ts';
 import { SystemStatusCache } from './status.ts';
 import type { TransitionAction } from './transitions.ts';
+
+export type TrainingServiceOptions = {
+  /** How many progress updates per second a watcher of one job gets at most. */
+  progressMaxEventsPerSecond?: number;
+};
 
 /**
  * The training domain as the API uses it: every write goes through here so that it is announced
  * on the event bus (subscriptions, caches, other processes listen there).
  */
-export function createTrainingService(db: Db, events: AppEvents) {
+export function createTrainingService(
+  db: Db,
+  events: AppEvents,
+  { progressMaxEventsPerSecond = 4 }: TrainingServiceOptions = {},
+) {
   const statusCache = new SystemStatusCache(db);
+  const feeds = new JobFeeds(events, progressMaxEventsPerSecond);
   events.subscribe('jobs', () => statusCache.invalidate());
 
   const announce = (job: TrainingJobRow) => {
@@ -50,6 +62,8 @@ export function createTrainingService(db: Db, events: AppEvents) {
     systemStatus: () => statusCache.get(),
     classify: createClassifier(db),
     queuePositions: (jobIds: readonly string[]) => jobs.queuePositions(db, jobIds),
+    watchProgress: (id: string, options?: WatchOptions) =>
+      watchTrainingProgress(db, feeds, id, options),
   };
 }
 

@@ -33,6 +33,8 @@ export type TestAppOptions = {
    */
   database?: TestDatabase;
   ocr?: { workers?: number; maxImageBytes?: number };
+  sseKeepAliveMs?: number;
+  progressMaxEventsPerSecond?: number;
 };
 
 /**
@@ -55,6 +57,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     ...base,
     ocrWorkers: options.ocr?.workers ?? base.ocrWorkers,
     ocrMaxImageBytes: options.ocr?.maxImageBytes ?? base.ocrMaxImageBytes,
+    sseKeepAliveMs: options.sseKeepAliveMs ?? base.sseKeepAliveMs,
+    progressMaxEventsPerSecond:
+      options.progressMaxEventsPerSecond ?? base.progressMaxEventsPerSecond,
   };
   const app = createApp({ database, logger, tokens, settings });
   await app.ocr.resumeUnfinished();

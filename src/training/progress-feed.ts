@@ -1,0 +1,101 @@
+import type { TrainingJobRow } from '../db/schema.ts';
+import { type AppEvents, type JobEvent, jobTopic } from '../events/topics.ts';
+
+/**
+ * The later of two snapshots of a job. Ties go to `next` (the one that arrived later): a writer
+ * need not bump `updatedAt` on every progress write, but events from other processes can
+ * arrive out of order, and a snapshot that is older than one already seen must not win.
+ */
+export function newerJob(current: TrainingJobRow, next: TrainingJobRow): TrainingJobRow {
+  return next.updatedAt.getTime() >= current.updatedAt.getTime() ? next : current;
+}
+
+/** Two events as one: the newer snapshot and every point of both, in order. */
+export function mergeJobEvents(first: JobEvent, second: JobEvent): JobEvent {
+  return {
+    job: newerJob(first.job, second.job),
+    newPoints:
+      second.newPoints.length === 0
+        ? first.newPoints
+        : first.newPoints.length === 0
+          ? second.newPoints
+          : [...first.newPoints, ...second.newPoints],
+  };
+}
+
+type Sink = (event: JobEvent) => void;
+
+type Feed = {
+  sinks: Set<Sink>;
+  unsubscribe: () => void;
+  pending: JobEvent | null;
+  cooldown: NodeJS.Timeout | null;
+};
+
+/**
+ * The events of each watched job, coalesced to at most `maxPerSecond` batches and shared by all
+ * the process's watchers of that job: one bus subscription and one timer per job, however many
+ * clients watch it. The first event after a quiet spell goes out at once; events that follow
+ * within the interval are merged (no point is lost) and go out when it ends.
+ */
+export class JobFeeds {
+  readonly #feeds = new Map<string, Feed>();
+  readonly #intervalMs: number;
+
+  constructor(
+    private readonly events: AppEvents,
+    maxPerSecond: number,
+  ) {
+    this.#intervalMs = 1000 / maxPerSecond;
+  }
+
+  /** Calls `sink` with each coalesced batch of the job's events until the returned detach. */
+  attach(jobId: string, sink: Sink): () => void {
+    let feed = this.#feeds.get(jobId);
+    if (!feed) {
+      const created: Feed = {
+        sinks: new Set(),
+        unsubscribe: () => {},
+        pending: null,
+        cooldown: null,
+      };
+      created.unsubscribe = this.events.subscribe(jobTopic(jobId), (event) =>
+        this.#receive(created, event),
+      );
+      this.#feeds.set(jobId, created);
+      feed = created;
+    }
+    const attached = feed;
+    attached.sinks.add(sink);
+    return () => {
+      if (!attached.sinks.delete(sink) || attached.sinks.size > 0) return;
+      attached.unsubscribe();
+      if (attached.cooldown) clearTimeout(attached.cooldown);
+      this.#feeds.delete(jobId);
+    };
+  }
+
+  /** Jobs watched in this process right now. */
+  get size(): number {
+    return this.#feeds.size;
+  }
+
+  #receive(feed: Feed, event: JobEvent): void {
+    feed.pending = feed.pending ? mergeJobEvents(feed.pending, event) : event;
+    if (!feed.cooldown) this.#flush(feed);
+  }
+
+  #flush(feed: Feed): void {
+    const batch = feed.pending;
+    feed.pending = null;
+    if (!batch) {
+      feed.cooldown = null;
+      return;
+    }
+    for (const sink of [...feed.sinks]) sink(batch);
+    // The last watcher may have left while this batch went out: then the feed is gone.
+    if (feed.sinks.size === 0) return;
+    feed.cooldown = setTimeout(() => this.#flush(feed), this.#intervalMs);
+    feed.cooldown.unref();
+  }
+}

@@ -1,0 +1,200 @@
+import type { Db } from '../db/client.ts';
+import type { MetricPointRow, TrainingJobRow } from '../db/schema.ts';
+import { badInput, notFound } from '../errors.ts';
+import type { JobEvent } from '../events/topics.ts';
+import { getJob } from './jobs.ts';
+import { pointsAfter } from './metrics.ts';
+import { type JobFeeds, mergeJobEvents, newerJob } from './progress-feed.ts';
+import { isTerminal } from './transitions.ts';
+
+/** One update of a watched job. */
+export type TrainingProgress = {
+  job: TrainingJobRow;
+  /** Since the job started (until it ended, once it has); 0 before it started. */
+  elapsedTimeMs: number;
+  /** Until the estimated completion, never below 0; null while there is no estimate. */
+  estimatedRemainingMs: number | null;
+  /** Points recorded since the previous update, oldest first. */
+  newPoints: MetricPointRow[];
+};
+
+export type WatchOptions = {
+  /** Replay the stored points after this step in the first update (none when absent). */
+  afterStep?: number | null;
+  /** Aborting ends the stream like `return()`. */
+  signal?: AbortSignal;
+  now?: () => number;
+};
+
+// GraphQL's Int is 32 bits; a duration beyond ~24.8 days is reported as that.
+const MAX_INT = 2 ** 31 - 1;
+
+export function toProgress({ job, newPoints }: JobEvent, now: number): TrainingProgress {
+  const started = job.startedAt?.getTime();
+  const ended = job.completedAt?.getTime() ?? now;
+  const estimate = job.estimatedCompletion?.getTime();
+  return {
+    job,
+    elapsedTimeMs: started === undefined ? 0 : Math.min(MAX_INT, Math.max(0, ended - started)),
+    estimatedRemainingMs:
+      estimate === undefined ? null : Math.min(MAX_INT, Math.max(0, estimate - now)),
+    newPoints,
+  };
+}
+
+const shared = new WeakMap<JobEvent, TrainingProgress>();
+
+/**
+ * One update object per batch, for every watcher that passes the batch on unchanged (all but
+ * the slow and the new ones): the GraphQL layer then executes each operation once per update,
+ * not once per watcher (see schema/shared-subscription-results.ts).
+ */
+function sharedProgress(event: JobEvent, now: () => number): TrainingProgress {
+  let progress = shared.get(event);
+  if (!progress) {
+    progress = toProgress(event, now());
+    shared.set(event, progress);
+  }
+  return progress;
+}
+
+/**
+ * Watches one job: the first update at once with its current state, then one per coalesced
+ * batch of its events, ending after the update that shows COMPLETED, FAILED or CANCELLED.
+ *
+ * It listens before it reads, so no event falls between the read and the subscription; points
+ * that the first update replayed are not sent again. NOT_FOUND if there is no such job. The
+ * stream holds nothing once it ended, returned or its signal aborted.
+ */
+export async function watchTrainingProgress(
+  db: Db,
+  feeds: JobFeeds,
+  jobId: string,
+  { afterStep = null, signal, now = Date.now }: WatchOptions = {},
+): Promise<AsyncIterableIterator<TrainingProgress>> {
+  if (afterStep !== null && afterStep < 0)
+    throw badInput('afterStep', 'afterStep must be 0 or more');
+  const stream = new ProgressStream(feeds, jobId, now, signal);
+  try {
+    const job = await getJob(db, jobId);
+    if (!job) throw notFound('training job', jobId);
+    const replay = afterStep === null ? [] : await pointsAfter(db, jobId, afterStep);
+    stream.start(
+      job,
+      afterStep === null ? null : Math.max(afterStep, replay.at(-1)?.step ?? 0),
+      replay,
+    );
+    return stream;
+  } catch (error) {
+    await stream.return();
+    throw error;
+  }
+}
+
+/**
+ * A push queue between the job's feed and one consumer. Batches that arrive while the consumer
+ * is busy are merged, so a slow client costs one pending batch, not a growing queue.
+ */
+class ProgressStream implements AsyncIterableIterator<TrainingProgress> {
+  #first: JobEvent | null = null;
+  #pending: JobEvent | null = null;
+  #last: TrainingJobRow | null = null;
+  /** Steps up to here were replayed by the first update (null: nothing replayed). */
+  #replayedUpTo: number | null = null;
+  #waiting: ((result: IteratorResult<TrainingProgress>) => void) | null = null;
+  #finished = false;
+  readonly #detach: () => void;
+  readonly #onAbort = () => void this.return();
+
+  constructor(
+    feeds: JobFeeds,
+    jobId: string,
+    private readonly now: () => number,
+    private readonly signal?: AbortSignal,
+  ) {
+    this.#detach = feeds.attach(jobId, (event) => this.#push(event));
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
+    if (signal?.aborted) this.#finish();
+  }
+
+  start(job: TrainingJobRow, replayedUpTo: number | null, replay: MetricPointRow[]): void {
+    if (this.#finished) return;
+    this.#replayedUpTo = replayedUpTo;
+    this.#first = { job, newPoints: replay };
+    // Events that came while the state was read carried points the replay may hold already.
+    if (this.#pending) this.#pending = { ...this.#pending, newPoints: this.#fresh(this.#pending) };
+    this.#wake();
+  }
+
+  #fresh({ newPoints }: JobEvent): MetricPointRow[] {
+    const upTo = this.#replayedUpTo;
+    return upTo === null || newPoints.every((p) => p.step > upTo)
+      ? newPoints
+      : newPoints.filter((p) => p.step > upTo);
+  }
+
+  #push(event: JobEvent): void {
+    if (this.#finished) return;
+    const points = this.#first || this.#last ? this.#fresh(event) : event.newPoints;
+    const fresh = points === event.newPoints ? event : { ...event, newPoints: points };
+    this.#pending = this.#pending ? mergeJobEvents(this.#pending, fresh) : fresh;
+    this.#wake();
+  }
+
+  /** The next update, if one is ready. */
+  #take(): TrainingProgress | null {
+    const event = this.#first ?? this.#pending;
+    if (!event || (!this.#first && !this.#last)) return null;
+    if (this.#first) this.#first = null;
+    else this.#pending = null;
+    const job = this.#last ? newerJob(this.#last, event.job) : event.job;
+    if (job === this.#last && event.newPoints.length === 0) return this.#take();
+    this.#last = job;
+    if (isTerminal(job.status)) this.#finish();
+    return job === event.job
+      ? sharedProgress(event, this.now)
+      : toProgress({ job, newPoints: event.newPoints }, this.now());
+  }
+
+  #wake(): void {
+    if (!this.#waiting) return;
+    const update = this.#take();
+    if (!update && !this.#finished) return;
+    const resolve = this.#waiting;
+    this.#waiting = null;
+    resolve(update ? { value: update, done: false } : { value: undefined, done: true });
+  }
+
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#pending = null;
+    this.#detach();
+    this.signal?.removeEventListener('abort', this.#onAbort);
+  }
+
+  next(): Promise<IteratorResult<TrainingProgress>> {
+    const update = this.#take();
+    if (update) return Promise.resolve({ value: update, done: false });
+    if (this.#finished) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.#waiting = resolve;
+    });
+  }
+
+  return(): Promise<IteratorResult<TrainingProgress>> {
+    this.#first = null;
+    this.#finish();
+    this.#wake();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<TrainingProgress>> {
+    void this.return();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<TrainingProgress> {
+    return this;
+  }
+}

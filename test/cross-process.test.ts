@@ -1,0 +1,103 @@
+import type { ExecutionResult } from 'graphql-sse';
+import { pino } from 'pino';
+import { expect, test } from 'vitest';
+import { EventBus } from '../src/events/bus.ts';
+import { startPgRelay } from '../src/events/pg-relay.ts';
+import type { AppTopics } from '../src/events/topics.ts';
+import { rowId as decodeId } from '../src/schema/ids.ts';
+import { getJob } from '../src/training/jobs.ts';
+import { createTestDatabase, onPostgres } from './support/databases.ts';
+import { type ChildServer, startChild, stopChild } from './support/processes.ts';
+import { FakeRunner } from './support/runner.ts';
+import { PROGRESS_SUBSCRIPTION, type ProgressEvent, sseClient } from './support/sse.ts';
+
+const TOKEN = 'cross-process-token-0123456789';
+
+// PGlite is one process: there is nothing to cross.
+test.skipIf(!onPostgres())(
+  'a client on server B follows a job that server A and a runner change',
+  {
+    timeout: 180_000,
+  },
+  async () => {
+    const database = await createTestDatabase();
+    const env = { DATABASE_URL: database.url!, AUTH_TOKENS: `${TOKEN}:admin`, DEMO_DATA: 'false' };
+    const servers: ChildServer[] = [startChild(env), startChild(env)];
+    // The test process plays the runner: its own bus, relayed through the same database.
+    const events = new EventBus<AppTopics>();
+    const relay = await startPgRelay({
+      sql: database.sql!,
+      events,
+      readJob: (id) => getJob(database.db, id),
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      const [urlA, urlB] = await Promise.all(servers.map((s) => s.ready));
+      const onA = (query: string, variables: Record<string, unknown> = {}) =>
+        fetch(urlA!, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+          body: JSON.stringify({ query, variables }),
+        }).then((r) => r.json() as Promise<{ data: Record<string, { id: string }> }>);
+
+      const jobsSeen: (string | null)[] = [];
+      events.subscribe('jobs', (e) => jobsSeen.push(e.jobId));
+      const created = await onA(
+        'mutation { createTrainingJob(input: { name: "cross", bundeslaender: ["HH"] }) { id } }',
+      );
+      const jobId = created.data.createTrainingJob!.id;
+      const rowId = decodeId(jobId, 'TrainingJob');
+
+      const client = sseClient({ url: `${urlB}/stream`, token: TOKEN });
+      const stream = client.iterate<ProgressEvent, unknown>({
+        query: PROGRESS_SUBSCRIPTION,
+        variables: { jobId },
+      });
+      const next = async () => {
+        const { value, done } = await stream.next();
+        if (done) return null;
+        return (value as ExecutionResult<ProgressEvent, unknown>).data!.trainingProgress;
+      };
+      const until = async (status: string) => {
+        const seen = [];
+        for (let u = await next(); u; u = await next()) {
+          seen.push(u);
+          if (u.job.status === status) return seen;
+        }
+        throw new Error(`the stream ended before ${status}`);
+      };
+      expect((await next())?.job.status).toBe('QUEUED');
+
+      const runner = new FakeRunner(database.db, events);
+      await runner.start(rowId);
+      await until('TRAINING');
+      await runner.step(rowId, 3);
+      await onA('mutation($id: ID!) { pauseTrainingJob(id: $id) { id } }', { id: jobId });
+      const paused = await until('PAUSED');
+      expect(paused.flatMap((u) => u.newPoints.map((p) => p.step))).toEqual([1, 2, 3]);
+      await onA('mutation($id: ID!) { cancelTrainingJob(id: $id) { id } }', { id: jobId });
+      await until('CANCELLED');
+      expect(await stream.next()).toEqual({ done: true, value: undefined });
+      // `jobs` (what caches listen to) crosses too: the runner's process heard A's changes.
+      expect(jobsSeen).toContain(rowId);
+
+      // Stopping B cuts its open streams instead of waiting for them.
+      const another = await onA(
+        'mutation { createTrainingJob(input: { name: "open", bundeslaender: ["HH"] }) { id } }',
+      );
+      const open = client.iterate({
+        query: PROGRESS_SUBSCRIPTION,
+        variables: { jobId: another.data.createTrainingJob!.id },
+      });
+      await open.next();
+      expect(await stopChild(servers[1]!.child, servers[1]!.exited)).toBe(0);
+      await expect(open.next()).rejects.toThrow();
+      expect(servers[1]!.output()).not.toContain('did not finish in time');
+      client.dispose();
+    } finally {
+      await relay.stop();
+      for (const server of servers) await stopChild(server.child, server.exited);
+      await database.close();
+    }
+  },
+);

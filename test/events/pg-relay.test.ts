@@ -1,0 +1,83 @@
+import { pino } from 'pino';
+import { afterEach, beforeEach, expect, test, vi } from 'vitest';
+import { type Database, openDatabase } from '../../src/db/client.ts';
+import type { MetricPointRow } from '../../src/db/schema.ts';
+import { EventBus } from '../../src/events/bus.ts';
+import { startPgRelay } from '../../src/events/pg-relay.ts';
+import { type AppTopics, type JobEvent, jobTopic } from '../../src/events/topics.ts';
+import { getJob } from '../../src/training/jobs.ts';
+import { createTestDatabase, onPostgres, type TestDatabase } from '../support/databases.ts';
+import { newJob } from '../support/fixtures.ts';
+
+// Two event buses on two connection pools to one database stand for two processes; the
+// two-process test in cross-process.test.ts runs real servers.
+let database: TestDatabase;
+let other: Database;
+const logger = pino({ level: 'silent' });
+beforeEach(async () => {
+  if (!onPostgres()) return;
+  database = await createTestDatabase();
+  other = await openDatabase({ kind: 'postgres', url: database.url! });
+});
+afterEach(async () => {
+  if (!onPostgres()) return;
+  await other.close();
+  await database.close();
+});
+
+const relayed = async (db: Database) => {
+  const events = new EventBus<AppTopics>();
+  const relay = await startPgRelay({
+    sql: db.sql!,
+    events,
+    readJob: (id) => getJob(db.db, id),
+    logger,
+  });
+  return { events, relay };
+};
+
+test.skipIf(!onPostgres())(
+  'events cross processes through LISTEN/NOTIFY, once, in order',
+  async () => {
+    const a = await relayed(database);
+    const b = await relayed(other);
+    const job = await newJob(database.db);
+    const points: MetricPointRow[] = Array.from({ length: 400 }, (_, i) => ({
+      jobId: job.id,
+      step: i + 1,
+      epoch: 1,
+      loss: 1 / (i + 1),
+      valLoss: null,
+      learningRate: 0.0001,
+      recordedAt: new Date(),
+    }));
+
+    const onA: JobEvent[] = [];
+    const onB: JobEvent[] = [];
+    const jobsOnB: (string | null)[] = [];
+    a.events.subscribe(jobTopic(job.id), (e) => onA.push(e));
+    b.events.subscribe(jobTopic(job.id), (e) => onB.push(e));
+    b.events.subscribe('jobs', (e) => jobsOnB.push(e.jobId));
+
+    a.events.publish(jobTopic(job.id), { job, newPoints: points.slice(0, 10) });
+    // 390 points do not fit in one notification: they arrive as several whole events.
+    a.events.publish(jobTopic(job.id), { job, newPoints: points.slice(10) });
+    // A row too large to send is read by the receiving process.
+    a.events.publish(jobTopic(job.id), {
+      job: { ...job, errorMessage: 'x'.repeat(9000) },
+      newPoints: [],
+    });
+    a.events.publish('jobs', { jobId: job.id });
+
+    await vi.waitFor(() => expect(jobsOnB).toEqual([job.id]));
+    expect(onB.flatMap((e) => e.newPoints)).toEqual(points);
+    expect(onB.length).toBeGreaterThan(3);
+    expect(onB[0]!.job).toEqual(job);
+    expect(onB.at(-1)!.job).toEqual(job);
+    // The echo of A's own notifications is ignored.
+    expect(onA).toHaveLength(3);
+
+    await a.relay.stop();
+    await b.relay.stop();
+  },
+);

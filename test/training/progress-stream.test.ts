@@ -1,0 +1,129 @@
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import type { MetricPointRow, TrainingJobRow } from '../../src/db/schema.ts';
+import { EventBus } from '../../src/events/bus.ts';
+import { type AppTopics, jobTopic } from '../../src/events/topics.ts';
+import { JobFeeds } from '../../src/training/progress-feed.ts';
+import { toProgress, watchTrainingProgress } from '../../src/training/progress-stream.ts';
+import { createTestDatabase, type TestDatabase } from '../support/databases.ts';
+import { addPoints, newJob } from '../support/fixtures.ts';
+
+let database: TestDatabase;
+let events: EventBus<AppTopics>;
+let feeds: JobFeeds;
+let onQuery: ((sql: string) => void) | undefined;
+beforeEach(async () => {
+  database = await createTestDatabase({ onQuery: (sql) => onQuery?.(sql) });
+  events = new EventBus<AppTopics>();
+  feeds = new JobFeeds(events, 1000);
+  onQuery = undefined;
+});
+afterEach(() => database.close());
+
+const point = (jobId: string, step: number): MetricPointRow => ({
+  jobId,
+  step,
+  epoch: 1,
+  loss: 1 / step,
+  valLoss: null,
+  learningRate: 0.0001,
+  recordedAt: new Date(),
+});
+const later = (job: TrainingJobRow, ms: number, patch: Partial<TrainingJobRow> = {}) => ({
+  ...job,
+  ...patch,
+  updatedAt: new Date(job.updatedAt.getTime() + ms),
+});
+
+describe('watchTrainingProgress', () => {
+  test('events published while the state is read are kept, without repeating replayed points or going back in time', async () => {
+    const job = await newJob(database.db);
+    await addPoints(database.db, job.id, 10);
+    // A runner publishes while the stream reads the job: an older snapshot, with points 9..12
+    // of which the replay holds 9 and 10.
+    onQuery = (sql) => {
+      if (!sql.includes('from "training_jobs"')) return;
+      onQuery = undefined;
+      events.publish(jobTopic(job.id), {
+        job: later(job, -1000, { progress: 99 }),
+        newPoints: [9, 10, 11, 12].map((s) => point(job.id, s)),
+      });
+    };
+    const stream = await watchTrainingProgress(database.db, feeds, job.id, { afterStep: 5 });
+
+    const first = (await stream.next()).value;
+    expect(first.job.progress).toBe(0);
+    expect(first.newPoints.map((p: MetricPointRow) => p.step)).toEqual([6, 7, 8, 9, 10]);
+    const second = (await stream.next()).value;
+    expect(second.job.progress).toBe(0);
+    expect(second.newPoints.map((p: MetricPointRow) => p.step)).toEqual([11, 12]);
+
+    events.publish(jobTopic(job.id), {
+      job: later(job, 1000, { status: 'CANCELLED' }),
+      newPoints: [point(job.id, 13)],
+    });
+    const last = (await stream.next()).value;
+    expect(last.job.status).toBe('CANCELLED');
+    expect(last.newPoints.map((p: MetricPointRow) => p.step)).toEqual([13]);
+    expect(await stream.next()).toEqual({ done: true, value: undefined });
+    expect(events.listenerCount()).toBe(0);
+  });
+
+  test('a waiting consumer is released by return() and by its signal', async () => {
+    const job = await newJob(database.db);
+    const stream = await watchTrainingProgress(database.db, feeds, job.id);
+    await stream.next();
+    const waiting = stream.next();
+    await stream.return?.();
+    expect(await waiting).toEqual({ done: true, value: undefined });
+
+    const controller = new AbortController();
+    const watched = await watchTrainingProgress(database.db, feeds, job.id, {
+      signal: controller.signal,
+    });
+    await watched.next();
+    const pending = watched.next();
+    expect(events.listenerCount()).toBe(1);
+    controller.abort();
+    expect(await pending).toEqual({ done: true, value: undefined });
+    expect(events.listenerCount()).toBe(0);
+  });
+
+  test('subscribers of one job share one bus subscription', async () => {
+    const job = await newJob(database.db);
+    const streams = await Promise.all(
+      Array.from({ length: 5 }, () => watchTrainingProgress(database.db, feeds, job.id)),
+    );
+    expect(events.listenerCount()).toBe(1);
+    for (const stream of streams) await stream.return?.();
+    expect(events.listenerCount()).toBe(0);
+  });
+
+  test('an unknown job is NOT_FOUND and leaves nothing subscribed', async () => {
+    await expect(
+      watchTrainingProgress(database.db, feeds, '00000000-0000-4000-8000-000000000000'),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(events.listenerCount()).toBe(0);
+  });
+});
+
+describe('toProgress', () => {
+  test('elapsed time runs from the start until the end; remaining is never negative', async () => {
+    const job = await newJob(database.db);
+    const now = Date.UTC(2026, 0, 1, 12);
+    const at = (offset: number) => new Date(now + offset);
+    expect(toProgress({ job, newPoints: [] }, now)).toMatchObject({
+      elapsedTimeMs: 0,
+      estimatedRemainingMs: null,
+    });
+    const running = { ...job, startedAt: at(-5000), estimatedCompletion: at(7000) };
+    expect(toProgress({ job: running, newPoints: [] }, now)).toMatchObject({
+      elapsedTimeMs: 5000,
+      estimatedRemainingMs: 7000,
+    });
+    const done = { ...running, completedAt: at(-1000), estimatedCompletion: at(-2000) };
+    expect(toProgress({ job: done, newPoints: [] }, now)).toMatchObject({
+      elapsedTimeMs: 4000,
+      estimatedRemainingMs: 0,
+    });
+  });
+});
