@@ -14,6 +14,7 @@ import {
   createJob,
   gatedTrainer,
   importCorpus,
+  jobAction,
   jobInput,
   jobRow,
   outcomeOf,
@@ -212,6 +213,80 @@ describe.skipIf(!onPostgres())(
       await waitFor('the late run to end', () => late.runningJobIds().length === 0);
       expect((await pointsOf(app.database.db, job.rowId)).map((p) => p.step)).toEqual(steps(8));
       expect((await jobRow(app.database.db, job.rowId)).leaseOwner).toBe('another-server');
+    });
+
+    test('a pause that commits while a checkpoint is being written still ends with its checkpoint', async () => {
+      await importCorpus(app.database.db);
+      const config = jobInput('pause meets checkpoint', { epochs: 1 });
+      const reference = await createJob(app, { ...config, name: 'reference' });
+      const job = await createJob(app, config);
+      const gate = gatedTrainer();
+      gate.hold(job.rowId, 5);
+      // No periodic checkpoints (the test asks for the one it needs), no lease renewals meanwhile.
+      const runner = startTestRunner(
+        { db: app.database.db, events: app.events },
+        { trainer: gate.trainer, checkpointIntervalMs: 600_000, leaseMs: 600_000 },
+      );
+      stops.push(() => runner.stop());
+      await untilStatus(app.database.db, reference.rowId, 'COMPLETED');
+      await gate.atGate(job.rowId, 5);
+
+      // Another session holds the job's row: the next progress flush waits on it...
+      const blocker = postgres(app.database.url as string, { max: 1, onnotice: () => {} });
+      let unblock = () => {};
+      const unblocked = new Promise<void>((resolve) => {
+        unblock = resolve;
+      });
+      let rowLocked = () => {};
+      const isRowLocked = new Promise<void>((resolve) => {
+        rowLocked = resolve;
+      });
+      const holding = blocker.begin(async (tx) => {
+        await tx`select id from training_jobs where id = ${job.rowId} for update`;
+        rowLocked();
+        await unblocked;
+      });
+      await isRowLocked;
+      const waitingOnLocks = async () => {
+        const [row] =
+          await (other.sql as postgres.Sql)`select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock'`;
+        return (row?.n as number) ?? 0;
+      };
+      try {
+        gate.hold(job.rowId, 6);
+        await waitFor('the flush of step 6 to wait', async () => (await waitingOnLocks()) === 1);
+        // ...the checkpoint the runner then asks for is written after it...
+        gate.checkpointNow(job.rowId);
+        await waitFor(
+          'the checkpoint to reach the runner',
+          () => gate.checkpointsGiven(job.rowId) === 1,
+        );
+        // ...and the pause, queued on the row before that write, commits first.
+        const pausing = jobAction(app, 'pauseTrainingJob', job.id);
+        await waitFor('the pause to wait', async () => (await waitingOnLocks()) === 2);
+        unblock();
+        await holding;
+        expect(await pausing).toBe('PAUSED');
+      } finally {
+        unblock();
+        await holding.catch(() => {});
+        await blocker.end({ timeout: 5 });
+      }
+
+      // The pause kept the progress: its checkpoint is at step 6, with every point up to it.
+      await waitFor('the run to end', () => runner.runningJobIds().length === 0);
+      expect((await checkpointOf(app.database.db, job.rowId))?.step).toBe(6);
+      expect((await pointsOf(app.database.db, job.rowId)).map((p) => p.step)).toEqual(steps(6));
+      gate.release(job.rowId);
+      expect(await jobAction(app, 'resumeTrainingJob', job.id)).toBe('QUEUED');
+      await untilStatus(app.database.db, job.rowId, 'COMPLETED');
+      expect(
+        gate.started.filter((s) => s.jobId === job.rowId).map((s) => s.resumedFromStep),
+      ).toEqual([0, 6]);
+      expect(await outcomeOf(app.database.db, job.rowId)).toEqual(
+        await outcomeOf(app.database.db, reference.rowId),
+      );
     });
 
     test('two runners share a queue: no job runs twice; a job released by one is finished by the other; every job completes once', async () => {

@@ -70,13 +70,22 @@ export async function waitFor<T>(
   { timeoutMs = 25_000, everyMs = 20 } = {},
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
+  const describe = () => (typeof what === 'string' ? what : what());
   for (;;) {
-    const value = await probe();
+    // A probe that never answers (a query stuck behind a lock) must not outlast the deadline.
+    let timer: NodeJS.Timeout | undefined;
+    const value = await Promise.race([
+      probe(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${describe()}`)),
+          Math.max(0, deadline - Date.now()),
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
     if (value) return value as NonNullable<T>;
     if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`,
-      );
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${describe()}`);
     await sleep(everyMs);
   }
 }
@@ -274,6 +283,9 @@ export function gatedTrainer({ holdNewJobsAt = Number.POSITIVE_INFINITY } = {}) 
   };
   const positions = new Map<string, { step: number; atGate: boolean }>();
   const started: { jobId: string; resumedFromStep: number }[] = [];
+  /** Checkpoint events handed to the runner, per job, and a way to ask a job's run for one. */
+  const checkpointsGiven = new Map<string, number>();
+  const checkpointRequests = new Map<string, () => void>();
 
   const trainer: Trainer = {
     name: 'gated in-process',
@@ -322,17 +334,22 @@ export function gatedTrainer({ holdNewJobsAt = Number.POSITIVE_INFINITY } = {}) 
             step = event.resumedFromStep;
             started.push({ jobId, resumedFromStep: step });
           } else if (event.type === 'step') step = event.step;
+          else if (event.type === 'checkpoint') {
+            checkpointsGiven.set(jobId, (checkpointsGiven.get(jobId) ?? 0) + 1);
+          }
           yield event;
           await tick();
         }
       }
 
+      const requestCheckpoint = () => {
+        checkpointWanted = true;
+        wakeAll();
+      };
+      checkpointRequests.set(jobId, requestCheckpoint);
       return {
         [Symbol.asyncIterator]: events,
-        requestCheckpoint() {
-          checkpointWanted = true;
-          wakeAll();
-        },
+        requestCheckpoint,
         pause() {
           pauseWanted = true;
           wakeAll();
@@ -358,6 +375,14 @@ export function gatedTrainer({ holdNewJobsAt = Number.POSITIVE_INFINITY } = {}) 
       limits.set(jobId, Number.POSITIVE_INFINITY);
       wakeAll();
     },
+    /** Asks the job's current run for a checkpoint, as the runner's interval timer does. */
+    checkpointNow(jobId: string) {
+      const request = checkpointRequests.get(jobId);
+      if (!request) throw new Error(`no run of ${jobId}`);
+      request();
+    },
+    /** How many checkpoint events the job's runs have handed to the runner. */
+    checkpointsGiven: (jobId: string) => checkpointsGiven.get(jobId) ?? 0,
     /** The job's runs reach their pause checkpoint `ms` after being asked (a step in progress). */
     slowPause(jobId: string, ms: number) {
       pauseLatency.set(jobId, ms);

@@ -2,6 +2,7 @@ import { and, eq, isNull, sql } from 'drizzle-orm';
 import { countTrainingData, trainingChunks } from '../../dataset/stats.ts';
 import type { Db } from '../../db/client.ts';
 import { documents, type TrainingJobRow, trainingJobs } from '../../db/schema.ts';
+import { AppError, ErrorCode } from '../../errors.ts';
 import { type AppEvents, announceJob, jobTopic } from '../../events/topics.ts';
 import type { Logger } from '../../logger.ts';
 import { getJob, transitionJob } from '../jobs.ts';
@@ -166,33 +167,43 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
 
     let totalSteps = 0;
     for await (const event of session) {
-      switch (event.type) {
-        case 'prepared':
-          totalSteps = event.totalSteps;
-          recorder.prepared(event.totalSteps, event.resumedFromStep, data.documents);
-          // Resumed from a checkpoint taken after the last step: no step event will say so.
-          if (event.resumedFromStep === totalSteps) await startValidation();
-          if (job.mixedPrecision) {
-            log.info(
-              { mixedPrecision: true, precision: event.precision },
-              event.note ?? 'mixed precision requested; training in fp32',
-            );
-          }
-          break;
-        case 'step':
-          recorder.step(event, data.documents);
-          if (event.step === totalSteps) await startValidation();
-          break;
-        case 'eval':
-          recorder.evaluation(event);
-          break;
-        case 'checkpoint':
-          await storeCheckpoint(recorder, job.id, event, hooks.reason() !== null);
-          break;
-        case 'done':
-          await complete(deps, recorder, job, event, data);
-          log.info({ metrics: event.metrics }, 'completed');
-          return 'completed';
+      try {
+        switch (event.type) {
+          case 'prepared':
+            totalSteps = event.totalSteps;
+            recorder.prepared(event.totalSteps, event.resumedFromStep, data.documents);
+            // Resumed from a checkpoint taken after the last step: no step event will say so.
+            if (event.resumedFromStep === totalSteps) await startValidation();
+            if (job.mixedPrecision) {
+              log.info(
+                { mixedPrecision: true, precision: event.precision },
+                event.note ?? 'mixed precision requested; training in fp32',
+              );
+            }
+            break;
+          case 'step':
+            recorder.step(event, data.documents);
+            if (event.step === totalSteps) await startValidation();
+            break;
+          case 'eval':
+            recorder.evaluation(event);
+            break;
+          case 'checkpoint':
+            await storeCheckpoint(recorder, job.id, event, hooks.reason() !== null);
+            break;
+          case 'done':
+            await complete(deps, recorder, job, event, data);
+            log.info({ metrics: event.metrics }, 'completed');
+            return 'completed';
+        }
+      } catch (error) {
+        // On PostgreSQL a pause can commit while this event's write is under way, before this
+        // process hears of it. Then it is handled as the pause it is - the trainer ends with a
+        // checkpoint (this one, if it was one) - instead of throwing away the progress since
+        // the last checkpoint.
+        if (!(await pausedMeanwhile(db, job.id, owner, error))) throw error;
+        hooks.stop('pause');
+        if (event.type === 'checkpoint') await storeCheckpoint(recorder, job.id, event, true);
       }
     }
     return outcomeOf(hooks.reason());
@@ -235,6 +246,21 @@ const outcomeOf = (reason: StopReason | null): RunOutcome =>
 const announce = (events: AppEvents, job: TrainingJobRow | undefined) => {
   if (job) announceJob(events, job);
 };
+
+/** Whether `error` came from a pause that committed meanwhile, the job still in our lease. */
+async function pausedMeanwhile(
+  db: Db,
+  jobId: string,
+  owner: string,
+  error: unknown,
+): Promise<boolean> {
+  const refused =
+    error instanceof JobLostError ||
+    (error instanceof AppError && error.code === ErrorCode.INVALID_TRANSITION);
+  if (!refused) return false;
+  const current = await getJob(db, jobId);
+  return current?.status === 'PAUSED' && current.leaseOwner === owner;
+}
 
 /** The data a job trains on is fixed when it is first prepared, so a resume sees the same examples. */
 async function fixDataset(db: Db, job: TrainingJobRow, owner: string): Promise<TrainingJobRow> {
