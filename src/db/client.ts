@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, types } from '@electric-sql/pglite';
 import type { Logger as DrizzleLogger } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -59,6 +59,15 @@ function queryLogger(onQuery?: (sql: string) => void): DrizzleLogger | undefined
   return onQuery ? { logQuery: (query) => onQuery(query) } : undefined;
 }
 
+/**
+ * bytea as PGlite sends and reads it (hex text), through Buffer. PGlite's own conversion goes
+ * byte by byte through JS arrays and strings - about a second per MB on the thread that also
+ * serves the API - and checkpoints and model artifacts are bytea of up to several MB.
+ */
+const byteaToHex = (value: Uint8Array) =>
+  `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
+const byteaFromHex = (text: string) => Buffer.from(text.slice(2), 'hex');
+
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const logger = queryLogger(options.onQuery);
   if (options.kind === 'postgres') {
@@ -85,6 +94,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const pglite = await PGlite.create({
     dataDir: options.dataDir,
     loadDataDir: options.loadDataDir,
+    serializers: { [types.BYTEA]: byteaToHex },
+    parsers: { [types.BYTEA]: byteaFromHex },
   });
   const db = drizzlePglite(pglite, { schema, logger }) as unknown as Db;
   return {

@@ -1,0 +1,29 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, expect, test } from 'vitest';
+import { loadCheckpoint, saveCheckpoint } from '../../src/training/runner/checkpoints.ts';
+import { createTestDatabase, type TestDatabase } from '../support/databases.ts';
+import { newJob } from '../support/fixtures.ts';
+
+// Checkpoints and artifacts are bytea of up to several MB; PGlite reads and writes them through
+// the database client's own hex conversion. They must come back byte for byte.
+
+let database: TestDatabase;
+beforeEach(async () => {
+  database = await createTestDatabase();
+});
+afterEach(() => database.close());
+
+test('bytea round-trips exactly, from a view into a larger buffer too', async () => {
+  const job = await newJob(database.db, 'bytes');
+  const backing = randomBytes(3 * 1024 * 1024 + 7);
+  // A view that starts and ends inside its buffer, as the trainer's checkpoint sections are.
+  const state = new Uint8Array(backing.buffer, backing.byteOffset + 3, 3 * 1024 * 1024);
+  await saveCheckpoint(database.db, job.id, { step: 7, epoch: 1, state });
+  const stored = await loadCheckpoint(database.db, job.id);
+  expect(stored?.state.byteLength).toBe(state.byteLength);
+  expect(Buffer.compare(Buffer.from(stored!.state), Buffer.from(state))).toBe(0);
+
+  const empty = new Uint8Array(0);
+  await saveCheckpoint(database.db, job.id, { step: 8, epoch: 1, state: empty });
+  expect((await loadCheckpoint(database.db, job.id))?.state.byteLength).toBe(0);
+});
