@@ -1,0 +1,23 @@
+/** What run.ts and its client processes (clients.ts) exchange. */
+export type ClientsConfig = {
+  kind: 'api' | 'prototype';
+  url: string;
+  count: number;
+  /** POST body (api) or nothing (prototype: GET). */
+  body?: string;
+  headers: Record<string, string>;
+  /** Prototype: when its job started (its events carry the time since then). */
+  startedAtMs?: number;
+};
+
+export type ClientsReport = {
+  connected: number;
+  failed: number;
+  /** Events each connected stream received in the measuring window. */
+  events: number[];
+  /** Delivery delays in ms, one bucket per ms (the last one: anything longer). */
+  histogram: number[];
+  windowMs: number;
+};
+
+export const HISTOGRAM_MS = 30_000;

@@ -1,0 +1,408 @@
+/**
+ * Fan-out: N concurrent SSE subscribers of one training job (1,000 / 5,000 / 10,000), in one
+ * run and at the same N for each of
+ *   - this API: one server process on PostgreSQL, `trainingProgress` over graphql-sse;
+ *   - the prototype: `/api/v1/admin/training/metrics/stream?job_id=` (uvicorn, h11);
+ *   - bare node:http writing one pre-serialized event to every stream: the ceiling of this
+ *     machine, so that the other figures can be read against it.
+ *
+ * This process plays the runner for the API: at BENCH_RATE per second, while a window is
+ * measured, it writes a metric point and the job's progress to the database and publishes the
+ * event through the PostgreSQL relay,
+ * as a runner in another process would; the server fans it out. Subscribers are raw HTTP SSE
+ * clients (node:http, keep-alive agent) in child processes, up to 5,000 each. Every event
+ * carries its time (API and bare: the point's timestamp; prototype: started_at +
+ * elapsed_time_ms), so each client measures the delivery delay itself.
+ *
+ * Usage: `npm run bench:fanout`. Needs PostgreSQL (DATABASE_URL, default the local server) and
+ * the prototype's Debian packages (README "Benchmarks"). Env: BENCH_SIZES=1000,5000,10000,
+ * BENCH_SECONDS=20, BENCH_RATE=2 (events/s), BENCH_TARGETS=bare,api,prototype,
+ * BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof`) for the API server's node.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { eq } from 'drizzle-orm';
+import { pino } from 'pino';
+import postgres from 'postgres';
+import { openDatabase } from '../../src/db/client.ts';
+import { metricPoints, trainingJobs } from '../../src/db/schema.ts';
+import { EventBus } from '../../src/events/bus.ts';
+import { startPgRelay } from '../../src/events/pg-relay.ts';
+import { type AppTopics, jobTopic } from '../../src/events/topics.ts';
+import { encodeGlobalID } from '../../src/schema/ids.ts';
+import { createJob, getJob, transitionJob } from '../../src/training/jobs.ts';
+import { type ClientsConfig, type ClientsReport, HISTOGRAM_MS } from './protocol.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SEED = path.resolve(ROOT, '../shared/reference/seed');
+const TOKEN = 'bench-admin-token-0123456789';
+const SIZES = (process.env.BENCH_SIZES ?? '1000,5000,10000').split(',').map(Number);
+const TARGETS = (process.env.BENCH_TARGETS ?? 'bare,api,prototype').split(',');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const RATE = Number(process.env.BENCH_RATE ?? 2);
+const PER_PROCESS = 5000;
+const PORTS = { bare: 4310, api: 4300, prototype: 8100 };
+const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const children = new Set<ChildProcess>();
+const cleanUps: Array<() => void> = [];
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+  for (const cleanUp of cleanUps) cleanUp();
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+
+/** Runs a command with the open-file limit raised to the hard limit (10,000 sockets each side). */
+function spawnRaised(command: string, args: string[], env: Record<string, string>) {
+  const child = spawn(
+    'sh',
+    ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$0" "$@"', command, ...args],
+    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+async function stop(child: ChildProcess) {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** CPU seconds and resident memory of a process and its descendants, from /proc. */
+function usage(pid: number): { cpuS: number; rssKb: number } {
+  const tree = (p: number): number[] => {
+    let kids: number[] = [];
+    try {
+      kids = readFileSync(`/proc/${p}/task/${p}/children`, 'utf8')
+        .split(' ')
+        .filter(Boolean)
+        .map(Number);
+    } catch {}
+    return [p, ...kids.flatMap(tree)];
+  };
+  let cpuS = 0;
+  let rssKb = 0;
+  for (const p of tree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpuS += (Number(fields[11]) + Number(fields[12])) / 100;
+      rssKb += Number(readFileSync(`/proc/${p}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1] ?? 0);
+    } catch {}
+  }
+  return { cpuS, rssKb };
+}
+
+/** Waits until `server` answers `url`; fails if it exits first (a port still taken, say). */
+async function waitReady(server: ChildProcess, url: string) {
+  let exited = false;
+  server.once('exit', () => {
+    exited = true;
+  });
+  for (let i = 0; i < 300 && !exited; i++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {}
+    await sleep(200);
+  }
+  throw new Error(`${url} did not become ready`);
+}
+
+type Row = {
+  label: string;
+  n: number;
+  connected: number;
+  connectS: number;
+  eventsPerClient: number;
+  minEventsPerClient: number;
+  p50: number;
+  p99: number;
+  max: number;
+  cpuPercent: number;
+  cpuUsPerEvent: number;
+  rssPerSubscriberKb: number;
+  rssMb: number;
+  load: number;
+};
+
+/**
+ * Starts client processes for `n` subscribers, measures one window, and closes them.
+ * `publishing` switches the runner on for the window only: subscribing thousands of clients
+ * while events already fan out to the first ones measures neither well.
+ */
+async function measure(
+  label: string,
+  n: number,
+  serverPid: number,
+  config: Omit<ClientsConfig, 'count'>,
+  publishing: (on: boolean) => void = () => {},
+): Promise<Row> {
+  const before = usage(serverPid);
+  const procs = Array.from({ length: Math.ceil(n / PER_PROCESS) }, (_, i) =>
+    spawnRaised(process.execPath, ['--import', 'tsx', 'bench/fanout/clients.ts'], {
+      BENCH_CLIENTS: JSON.stringify({
+        ...config,
+        count: Math.min(PER_PROCESS, n - i * PER_PROCESS),
+      } satisfies ClientsConfig),
+    }),
+  );
+  const message = <T>(child: ChildProcess, type: string) =>
+    new Promise<T>((resolve, reject) => {
+      child.on('message', (m: { type: string }) => {
+        if (m.type === type) resolve(m as T);
+      });
+      child.on('exit', () => reject(new Error(`client process exited before ${type}`)));
+    });
+  const connectStart = Date.now();
+  const connected = await Promise.all(
+    procs.map((p) => message<{ connected: number }>(p, 'connected')),
+  );
+  const connectS = (Date.now() - connectStart) / 1000;
+  publishing(true);
+  await sleep(2000);
+  const idle = usage(serverPid);
+  for (const p of procs) p.send({ type: 'measure' });
+  const start = usage(serverPid);
+  const startedAt = Date.now();
+  await sleep(SECONDS * 1000);
+  const end = usage(serverPid);
+  publishing(false);
+  const wallS = (Date.now() - startedAt) / 1000;
+  const load = loadavg()[0] ?? 0;
+  const reports = await Promise.all(
+    procs.map((p) => {
+      const report = message<{ report: ClientsReport }>(p, 'report');
+      p.send({ type: 'report' });
+      return report;
+    }),
+  );
+  for (const p of procs) p.send({ type: 'close' });
+  await Promise.all(procs.map((p) => new Promise((r) => p.once('exit', r))));
+
+  const histogram = new Array<number>(HISTOGRAM_MS + 1).fill(0);
+  const rates: number[] = [];
+  let events = 0;
+  for (const { report } of reports) {
+    report.histogram.forEach((count, ms) => {
+      histogram[ms]! += count;
+    });
+    rates.push(...report.events.map((e) => e / (report.windowMs / 1000)));
+    events += report.events.reduce((a, b) => a + b, 0);
+  }
+  const samples = histogram.reduce((a, b) => a + b, 0);
+  const percentile = (q: number) => {
+    let seen = 0;
+    for (let ms = 0; ms < histogram.length; ms++) {
+      seen += histogram[ms]!;
+      if (seen >= q * samples) return ms;
+    }
+    return Number.NaN;
+  };
+  const subscribed = connected.reduce((sum, c) => sum + c.connected, 0);
+  return {
+    label,
+    n,
+    connected: subscribed,
+    connectS,
+    eventsPerClient: rates.reduce((a, b) => a + b, 0) / Math.max(1, rates.length),
+    minEventsPerClient: rates.length ? Math.min(...rates) : 0,
+    p50: samples ? percentile(0.5) : Number.NaN,
+    p99: samples ? percentile(0.99) : Number.NaN,
+    max: samples ? histogram.findLastIndex((c) => c > 0) : Number.NaN,
+    cpuPercent: (100 * (end.cpuS - start.cpuS)) / wallS,
+    cpuUsPerEvent: (1e6 * (end.cpuS - start.cpuS)) / Math.max(1, events),
+    rssPerSubscriberKb: (idle.rssKb - before.rssKb) / Math.max(1, subscribed),
+    rssMb: idle.rssKb / 1024,
+    load,
+  };
+}
+
+const rows: Row[] = [];
+function print(row: Row) {
+  rows.push(row);
+  console.log(
+    [
+      row.label.padEnd(9),
+      `N=${String(row.n).padStart(5)}`,
+      `subscribed ${String(row.connected).padStart(5)} in ${row.connectS.toFixed(0).padStart(3)} s`,
+      `events/s/client ${row.eventsPerClient.toFixed(2)} (min ${row.minEventsPerClient.toFixed(2)})`,
+      `delay p50 ${String(row.p50).padStart(5)} p99 ${String(row.p99).padStart(5)} max ${String(row.max).padStart(5)} ms`,
+      `CPU ${row.cpuPercent.toFixed(0).padStart(3)}% ${row.cpuUsPerEvent.toFixed(0).padStart(4)} µs/event`,
+      `RSS ${row.rssMb.toFixed(0).padStart(4)} MB ${row.rssPerSubscriberKb.toFixed(1).padStart(5)} KB/subscriber`,
+      `load ${row.load.toFixed(1)}`,
+    ].join('  '),
+  );
+}
+
+// --- the runner: a job in a fresh database, progress published through the relay ------------
+
+const dbName = `bench_fanout_${process.pid}`;
+const admin = postgres(SERVER_URL, { max: 1, onnotice: () => {} });
+await admin.unsafe(`CREATE DATABASE "${dbName}"`);
+await admin.end();
+cleanUps.push(() =>
+  execFileSync('psql', [SERVER_URL, '-qc', `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`]),
+);
+const dbUrl = Object.assign(new URL(SERVER_URL), { pathname: `/${dbName}` }).toString();
+const database = await openDatabase({ kind: 'postgres', url: dbUrl });
+await database.migrate();
+
+const events = new EventBus<AppTopics>();
+const relay = await startPgRelay({
+  sql: database.sql!,
+  events,
+  readJob: (id) => getJob(database.db, id),
+  logger: pino({ level: 'warn' }),
+});
+const created = await createJob(database.db, {
+  name: 'fan-out',
+  bundeslaender: ['NW'],
+  epochs: 100,
+});
+await transitionJob(database.db, created.id, 'claim', {
+  startedAt: new Date(),
+  totalSteps: 1_000_000,
+  estimatedCompletion: new Date(Date.now() + 86_400_000),
+});
+await transitionJob(database.db, created.id, 'startTraining');
+let step = 0;
+let publishing = false;
+const driver = setInterval(async () => {
+  if (!publishing) return;
+  step += 1;
+  const recordedAt = new Date();
+  const newPoints = await database.db
+    .insert(metricPoints)
+    .values({ jobId: created.id, step, epoch: 1, loss: 1 / step, learningRate: 5e-5, recordedAt })
+    .returning();
+  const [job] = await database.db
+    .update(trainingJobs)
+    .set({ currentStep: step, progress: step / 10_000, loss: 1 / step, updatedAt: recordedAt })
+    .where(eq(trainingJobs.id, created.id))
+    .returning();
+  if (!job) return;
+  events.publish(jobTopic(job.id), { job, newPoints });
+  events.publish('jobs', { jobId: job.id });
+}, 1000 / RATE);
+
+const apiBody = JSON.stringify({
+  query: `subscription($jobId: ID!) { trainingProgress(jobId: $jobId) {
+    job { id status progress currentStep loss learningRate }
+    elapsedTimeMs estimatedRemainingMs
+    newPoints { step loss learningRate timestamp }
+  } }`,
+  variables: { jobId: encodeGlobalID('TrainingJob', created.id) },
+});
+
+// --- the targets ----------------------------------------------------------------------------
+
+async function bare(n: number) {
+  const server = spawnRaised(process.execPath, ['--import', 'tsx', 'bench/fanout/bare-sse.ts'], {
+    PORT: String(PORTS.bare),
+    BENCH_RATE: String(RATE),
+  });
+  await waitReady(server, `http://127.0.0.1:${PORTS.bare}/ready`);
+  print(
+    await measure('bare node', n, server.pid!, {
+      kind: 'api',
+      url: `http://127.0.0.1:${PORTS.bare}/`,
+      headers: {},
+    }),
+  );
+  await stop(server);
+}
+
+async function api(n: number) {
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const server = spawnRaised(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
+    PORT: String(PORTS.api),
+    DATABASE_URL: dbUrl,
+    AUTH_TOKENS: `${TOKEN}:admin`,
+    DATA_DIR: mkdtempSync(path.join(tmpdir(), 'bench-fanout-')),
+    DEMO_DATA: 'false',
+    LOG_LEVEL: 'warn',
+    LOG_FORMAT: 'json',
+  });
+  await waitReady(server, `http://127.0.0.1:${PORTS.api}/ready`);
+  print(
+    await measure(
+      'this API',
+      n,
+      server.pid!,
+      {
+        kind: 'api',
+        url: `http://127.0.0.1:${PORTS.api}/graphql/stream`,
+        body: apiBody,
+        headers: { authorization: `Bearer ${TOKEN}` },
+      },
+      (on) => {
+        publishing = on;
+      },
+    ),
+  );
+  await stop(server);
+}
+
+async function prototype(n: number) {
+  const base = `http://127.0.0.1:${PORTS.prototype}/api/v1/admin/training`;
+  const pid = execFileSync(path.join(SEED, 'run-seed.sh'), [String(PORTS.prototype), '1', 'h11'], {
+    encoding: 'utf8',
+  }).trim();
+  const stopSeed = () => execFileSync(path.join(SEED, 'stop-seed.sh'), [pid]);
+  cleanUps.push(stopSeed);
+  const res = await fetch(`${base}/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'fan-out', bundeslaender: ['NW'], epochs: 100 }),
+  });
+  const { id } = (await res.json()) as { id: string };
+  let startedAt: string | null = null;
+  while (!startedAt) {
+    const job = (await (await fetch(`${base}/jobs/${id}`)).json()) as { started_at: string | null };
+    startedAt = job.started_at;
+    if (!startedAt) await sleep(100);
+  }
+  print(
+    await measure('prototype', n, Number(pid), {
+      kind: 'prototype',
+      url: `${base}/metrics/stream?job_id=${id}`,
+      headers: {},
+      // Python's local time without a zone, which Date.parse reads as local time too.
+      startedAtMs: Date.parse(startedAt),
+    }),
+  );
+  stopSeed();
+  cleanUps.splice(cleanUps.indexOf(stopSeed), 1);
+}
+
+console.log(
+  `fan-out: one job, ${RATE} events/s, ${SECONDS} s window per row, up to ${PER_PROCESS} subscribers per client process; ${process.env.HOSTNAME ?? ''} load ${loadavg()[0]?.toFixed(1)}\n`,
+);
+const run = { bare, api, prototype } as Record<string, (n: number) => Promise<void>>;
+for (const n of SIZES) {
+  for (const target of TARGETS) await run[target]?.(n);
+}
+clearInterval(driver);
+await relay.stop();
+await database.close();
+
+console.log(`
+delay: from the time stamped in an event (API and bare: the metric point's timestamp, set just
+before it is written and published; prototype: when its poll loop built the event) to its
+receipt. The prototype polls every 500 ms: its data is up to 500 ms older than that on top.
+µs/event: server CPU time in the window per event delivered. KB/subscriber: growth of the
+server's RSS from before the clients connected to after, per subscriber (garbage included).
+Client processes, the runner and PostgreSQL share the machine with the server.`);
+const last = rows.filter((r) => r.label === 'this API').at(-1);
+if (last) {
+  console.log(
+    `targets at N=${last.n}: p99 < 250 ms -> ${last.p99} ms; RSS < 20 KB per subscriber -> ${last.rssPerSubscriberKb.toFixed(1)} KB`,
+  );
+}
+process.exit(0);
