@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { and, asc, eq, getTableColumns, inArray, isNotNull, isNull, ne, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { isUuid } from '../db/ids.ts';
@@ -30,6 +31,9 @@ export type ImageResult = Omit<OcrResultRow, 'image' | 'position' | 'processingT
   completedAt: Date;
 };
 
+/** A batch; `finished`, its finished images, when they were read along with it. */
+export type OcrBatch = OcrBatchRow & { finished?: ImageResult[] };
+
 const { image: _image, ...resultColumns } = getTableColumns(ocrResults);
 
 function asImageResult(row: Omit<OcrResultRow, 'image'>): ImageResult {
@@ -41,48 +45,70 @@ function asImageResult(row: Omit<OcrResultRow, 'image'>): ImageResult {
 }
 
 /**
- * Stores a batch and its files in one transaction: it exists whole or not at all. Files with an
- * outcome already (see `answerAtUpload`) are stored finished, numbered in upload order; a batch
- * they all have is stored COMPLETED. The others keep their bytes for the processor.
+ * Stores a batch and its files in one statement (two data-modifying CTEs), so it exists whole or
+ * not at all; one round trip keeps a batch answered from the cache fast. Files with an outcome
+ * already (see `answerAtUpload`) are stored finished, numbered in upload order; a batch they all
+ * have is stored COMPLETED. The others keep their bytes for the processor. Returns the batch with
+ * its finished images.
  */
 export async function insertBatch(
   db: Db,
   language: OcrLanguage,
   uploads: readonly StoredUpload[],
   outcomes: readonly (Outcome | null)[],
-): Promise<OcrBatchRow> {
+): Promise<Required<OcrBatch>> {
   let position = 0;
   const positions = outcomes.map((outcome) => (outcome ? ++position : null));
   const done = position === uploads.length;
-  return db.transaction(async (tx) => {
-    const [batch] = await tx
+  // The id is chosen here so that both inserts can name it.
+  const batchId = randomUUID();
+  const batch = db.$with('inserted_batch').as(
+    db
       .insert(ocrBatches)
       .values({
+        id: batchId,
         language,
         total: uploads.length,
         processed: position,
         failed: outcomes.filter((outcome) => outcome?.error !== undefined).length,
         ...(done ? { status: 'COMPLETED' as const, completedAt: sql`now()` } : {}),
       })
-      .returning();
-    if (!batch) throw new Error('insert returned no row');
-    await tx.insert(ocrResults).values(
-      uploads.map((upload, index) => {
-        const outcome = outcomes[index];
-        return {
-          batchId: batch.id,
-          index,
-          filename: upload.filename,
-          imageType: upload.imageType,
-          byteSize: upload.byteSize,
-          sha256: upload.sha256,
-          image: outcome ? null : upload.bytes,
-          ...(outcome && { ...finished(outcome), position: positions[index] }),
-        };
-      }),
-    );
-    return batch;
-  });
+      .returning(),
+  );
+  const results = db.$with('inserted_results').as(
+    db
+      .insert(ocrResults)
+      .values(
+        uploads.map((upload, index) => {
+          const outcome = outcomes[index];
+          return {
+            batchId,
+            index,
+            filename: upload.filename,
+            imageType: upload.imageType,
+            byteSize: upload.byteSize,
+            sha256: upload.sha256,
+            image: outcome ? null : upload.bytes,
+            ...(outcome && { ...finished(outcome), position: positions[index] }),
+          };
+        }),
+      )
+      .returning(resultColumns),
+  );
+  const rows = await db
+    .with(batch, results)
+    .select()
+    .from(batch)
+    .leftJoin(results, isNotNull(results.completedAt))
+    .orderBy(asc(results.position));
+  const [first] = rows;
+  if (!first) throw new Error('insert returned no row');
+  return {
+    ...first.inserted_batch,
+    finished: rows.flatMap((row) =>
+      row.inserted_results ? [asImageResult(row.inserted_results)] : [],
+    ),
+  };
 }
 
 /** The result columns of a finished file. */

@@ -1,12 +1,11 @@
-import type { OcrBatchRow } from '../db/schema.ts';
-import type { ImageResult } from '../ocr/batches.ts';
+import type { ImageResult, OcrBatch } from '../ocr/batches.ts';
 import { MAX_IMAGES_PER_BATCH, OCR_LANGUAGES } from '../ocr/constants.ts';
 import type { OcrCompleteEvent, OcrEvent, OcrProgressEvent } from '../ocr/events.ts';
 import { IMAGE_TYPES } from '../ocr/image-type.ts';
 import { builder } from './builder.ts';
 import { encodeGlobalID, rowId } from './ids.ts';
 
-const OcrBatchRef = builder.loadableNodeRef<OcrBatchRow, string, string>('OcrBatch', {
+const OcrBatchRef = builder.loadableNodeRef<OcrBatch, string, string>('OcrBatch', {
   id: { resolve: (batch) => batch.id },
   load: async (ids, ctx) => {
     const byId = new Map((await ctx.ocr.getBatchesByIds(ids)).map((row) => [row.id, row]));
@@ -52,7 +51,7 @@ OcrBatchRef.implement({
     results: t.field({
       type: [OcrResult],
       description: 'The images with a result so far, in the order they finished.',
-      resolve: (batch, _args, ctx) => ctx.ocr.finishedResults(batch.id),
+      resolve: (batch, _args, ctx) => batch.finished ?? ctx.ocr.finishedResults(batch.id),
     }),
   }),
 });
