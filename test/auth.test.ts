@@ -1,8 +1,10 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { File as ServerFile } from '@whatwg-node/fetch';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadOrCreateAdminToken, parseAuthTokens, TokenStore } from '../src/auth/tokens.ts';
+import { responseCacheKey } from '../src/schema/response-cache.ts';
 import { codes, createTestApp, type TestApp, VIEWER_TOKEN } from './support/app.ts';
 
 let app: TestApp;
@@ -110,4 +112,12 @@ describe('response cache', () => {
       'UNAUTHENTICATED',
     ]);
   });
+});
+
+test('the response-cache key leaves out the bytes of uploaded files', () => {
+  // the File of the server's multipart parser, whose JSON holds every byte
+  const upload = (bytes: number) => new ServerFile([Buffer.alloc(bytes, 1)], 'scan.png');
+  const key = (variables: unknown) => responseCacheKey([0, 'ADMIN', null, 'mutation', variables]);
+  expect(key({ images: [upload(1)] })).toBe(key({ images: [upload(10_000_000)] }));
+  expect(key({ jobId: 'a' })).not.toBe(key({ jobId: 'b' }));
 });

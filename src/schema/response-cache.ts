@@ -27,20 +27,18 @@ export function useTrainingResponseCache(
     // The role, not the token: results differ by role only; anonymous results are errors and never cached.
     session: (request) => authenticate(request, tokens).role,
     enabled: () => ttlMs > 0,
-    // Built for every request, mutations included: uploaded files must not be serialized into
-    // it (a Buffer becomes a JSON array of its bytes). Mutations are never cached, so a file's
-    // place in the key needs no content.
     buildResponseCacheKey: ({ documentString, variableValues, operationName, sessionId }) =>
-      createHash('sha256')
-        .update(
-          JSON.stringify(
-            [generation, sessionId, operationName, documentString, variableValues],
-            withoutFiles,
-          ),
-        )
-        .digest('base64url'),
+      responseCacheKey([generation, sessionId, operationName, documentString, variableValues]),
   });
 }
+
+/**
+ * The key is built for every request, mutations included, so uploaded files must not be
+ * serialized into it (a Buffer becomes a JSON array of its bytes: a 50 MB upload, a string of
+ * 200 MB). Mutations are never cached, so a file's place in the key needs no content.
+ */
+export const responseCacheKey = (parts: unknown[]) =>
+  createHash('sha256').update(JSON.stringify(parts, withoutFiles)).digest('base64url');
 
 const withoutFiles = (_key: string, value: unknown) =>
   typeof value === 'object' && value !== null && isFileLike(value) ? 'file' : value;
