@@ -35,6 +35,7 @@ export type AppSettings = Pick<
   | 'progressMaxEventsPerSecond'
   | 'ocrWorkers'
   | 'ocrMaxImageBytes'
+  | 'ocrMaxImagePixels'
 >;
 
 export type AppOptions = {
@@ -76,6 +77,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
     logger,
     engine: createTesseractEngine({ workers: settings.ocrWorkers }),
     maxImageBytes: settings.ocrMaxImageBytes,
+    maxImagePixels: settings.ocrMaxImagePixels,
   });
 
   const yoga = createYoga<Record<string, unknown>, GraphQLContext>({

@@ -1,6 +1,10 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_MAX_IMAGE_BYTES, DEFAULT_OCR_WORKERS } from './ocr/constants.ts';
+import {
+  DEFAULT_MAX_IMAGE_BYTES,
+  DEFAULT_MAX_IMAGE_PIXELS,
+  DEFAULT_OCR_WORKERS,
+} from './ocr/constants.ts';
 
 const flag = z
   .enum(['true', 'false', '1', '0'])
@@ -45,6 +49,7 @@ const envSchema = z.object({
   RUNNER_POLL_MS: count(2_000),
   OCR_WORKERS: z.coerce.number().int().min(1).max(64).default(DEFAULT_OCR_WORKERS),
   OCR_MAX_IMAGE_BYTES: z.coerce.number().int().positive().default(DEFAULT_MAX_IMAGE_BYTES),
+  OCR_MAX_IMAGE_PIXELS: z.coerce.number().int().positive().default(DEFAULT_MAX_IMAGE_PIXELS),
   SSE_KEEPALIVE_MS: z.coerce.number().int().min(100).default(12_000),
   PROGRESS_MAX_EVENTS_PER_SECOND: z.coerce.number().positive().max(1000).default(4),
 });
@@ -67,6 +72,7 @@ export type AppConfig = {
   /** tesseract.js worker threads (~180 MB each). */
   ocrWorkers: number;
   ocrMaxImageBytes: number;
+  ocrMaxImagePixels: number;
   sseKeepAliveMs: number;
   progressMaxEventsPerSecond: number;
 };
@@ -151,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     ocrWorkers: e.OCR_WORKERS,
     ocrMaxImageBytes: e.OCR_MAX_IMAGE_BYTES,
+    ocrMaxImagePixels: e.OCR_MAX_IMAGE_PIXELS,
     sseKeepAliveMs: e.SSE_KEEPALIVE_MS,
     progressMaxEventsPerSecond: e.PROGRESS_MAX_EVENTS_PER_SECOND,
   };

@@ -4,6 +4,7 @@ import type { Db } from '../db/client.ts';
 import { isUuid } from '../db/ids.ts';
 import { type OcrBatchRow, type OcrResultRow, ocrBatches, ocrResults } from '../db/schema.ts';
 import type { OcrLanguage } from './constants.ts';
+import type { Dimensions } from './image-size.ts';
 import type { ImageType } from './image-type.ts';
 
 /** An uploaded file as stored: the bytes only when they are an image the engine can read. */
@@ -13,6 +14,8 @@ export type StoredUpload = {
   byteSize: number;
   sha256: string;
   imageType: ImageType | null;
+  /** As the header states them; null when it could not be read (the engine will tell). */
+  dimensions?: Dimensions | null;
 };
 
 /** What processing an image produced (the text, or why there is none). */

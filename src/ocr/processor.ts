@@ -22,26 +22,40 @@ const NOT_AN_IMAGE = `not an image this service reads (expected ${IMAGE_TYPES.ma
 
 /**
  * What can be answered while the upload is stored, without the engine: files that are no image,
- * and images read before (one cache lookup for all). Null for the images left to read.
+ * images of more than `maxPixels`, and images read before (one cache lookup for all). Null for
+ * the images left to read.
  */
 export async function answerAtUpload(
   { db, engine }: Pick<ProcessorDeps, 'db' | 'engine'>,
   uploads: readonly StoredUpload[],
   language: OcrLanguage,
+  maxPixels: number,
 ): Promise<(Outcome | null)[]> {
   const started = performance.now();
-  const images = uploads.filter((upload) => upload.imageType !== null);
+  const refusals = uploads.map((upload) => refusal(upload, maxPixels));
+  const images = uploads.filter((_, index) => refusals[index] === null);
   const cached = await cachedRecognitions(
     db,
     images.map((upload) => upload.sha256),
     { language, engineVersion: engine.version },
   );
   const processingTimeMs = Math.round(performance.now() - started);
-  return uploads.map((upload) => {
-    if (upload.imageType === null) return { error: NOT_AN_IMAGE, processingTimeMs: 0 };
+  return uploads.map((upload, index) => {
+    const error = refusals[index];
+    if (error) return { error, processingTimeMs: 0 };
     const hit = cached.get(upload.sha256);
     return hit ? { ...hit, fromCache: true, processingTimeMs } : null;
   });
+}
+
+/** Why the engine will not be given this file; null when it will. */
+function refusal({ imageType, dimensions }: StoredUpload, maxPixels: number): string | null {
+  if (imageType === null) return NOT_AN_IMAGE;
+  if (dimensions && dimensions.width * dimensions.height > maxPixels) {
+    const megapixels = (pixels: number) => `${(pixels / 1e6).toFixed(1)} megapixels`;
+    return `the image is ${dimensions.width}×${dimensions.height} pixels (${megapixels(dimensions.width * dimensions.height)}); at most ${megapixels(maxPixels)} are read`;
+  }
+  return null;
 }
 
 /**

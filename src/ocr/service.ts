@@ -15,13 +15,22 @@ export type OcrServiceOptions = {
   engine: OcrEngine;
   /** Largest accepted image; a larger one fails the whole request with PAYLOAD_TOO_LARGE. */
   maxImageBytes: number;
+  /** Largest image in pixels, as its header states them; a larger one gets an error result. */
+  maxImagePixels: number;
 };
 
 /**
  * OCR batches as the API uses them: created at once, processed in the background by this
  * process, resumed by the next one when interrupted.
  */
-export function createOcrService({ db, events, logger, engine, maxImageBytes }: OcrServiceOptions) {
+export function createOcrService({
+  db,
+  events,
+  logger,
+  engine,
+  maxImageBytes,
+  maxImagePixels,
+}: OcrServiceOptions) {
   const running = new Map<string, Promise<void>>();
   let resuming: Promise<void> | undefined;
   let closing = false;
@@ -41,7 +50,7 @@ export function createOcrService({ db, events, logger, engine, maxImageBytes }: 
       const lang = parseLanguage(language);
       checkUploads(files, maxImageBytes);
       const uploads = await Promise.all(files.map(readUpload));
-      const outcomes = await answerAtUpload({ db, engine }, uploads, lang);
+      const outcomes = await answerAtUpload({ db, engine }, uploads, lang, maxImagePixels);
       const batch = await batches.insertBatch(db, lang, uploads, outcomes);
       if (batch.status !== 'COMPLETED') process(batch.id);
       return batch;

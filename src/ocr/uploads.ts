@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { AppError, badInput, ErrorCode } from '../errors.ts';
 import type { StoredUpload } from './batches.ts';
 import { MAX_IMAGES_PER_BATCH, OCR_LANGUAGES, type OcrLanguage } from './constants.ts';
+import { imageDimensions } from './image-size.ts';
 import { detectImageType } from './image-type.ts';
 
 export function parseLanguage(value: string | null | undefined): OcrLanguage {
@@ -36,11 +37,13 @@ export function checkUploads(files: readonly File[], maxImageBytes: number): voi
 /** The file's bytes with what the batch keeps about them: content hash and detected type. */
 export async function readUpload(file: File): Promise<StoredUpload> {
   const bytes = new Uint8Array(await file.arrayBuffer());
+  const imageType = detectImageType(bytes);
   return {
     filename: file.name || null,
     bytes,
     byteSize: bytes.byteLength,
     sha256: createHash('sha256').update(bytes).digest('hex'),
-    imageType: detectImageType(bytes),
+    imageType,
+    dimensions: imageType && imageDimensions(bytes, imageType),
   };
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ocrBatches, ocrResults } from '../../src/db/schema.ts';
 import { codes, createTestApp, ok, type TestApp, VIEWER_TOKEN } from '../support/app.ts';
 import { batchEvents, createBatch, getBatch, type OcrResult, type Upload } from './client.ts';
-import { normalise, renderText } from './images.ts';
+import { normalise, pngHeader, renderText } from './images.ts';
 
 const ZEUGNIS = 'Zeugnis für Jürgen Müßig – Größe';
 const KLAUSUR = 'Klausur über Äpfel, Öl und Übungen';
@@ -103,6 +103,20 @@ describe('createOcrBatch', () => {
       expect(bad).toMatchObject({ text: null, confidence: null });
     expect(results[3]).toMatchObject({ error: null });
     expect(normalise(results[3]?.text ?? '')).toBe('Notenübersicht für das Schuljahr');
+  });
+
+  test('an image declaring more pixels than the limit gets an error at once, the others are read', async () => {
+    const good = renderText(['Versetzung gefährdet']);
+    const { created, results } = await runBatch([
+      { name: 'bomb.png', bytes: pngHeader(30_000, 30_000) },
+      { name: 'good.png', bytes: good },
+    ]);
+    expect(created.results.map((r) => r.index)).toEqual([0]);
+    expect(results[0]).toMatchObject({ text: null, processingTimeMs: 0 });
+    expect(results[0]?.error).toBe(
+      'the image is 30000×30000 pixels (900.0 megapixels); at most 50.0 megapixels are read',
+    );
+    expect(normalise(results[1]?.text ?? '')).toBe('Versetzung gefährdet');
   });
 
   test('tells the type from the bytes, not the name, and reads all five types', async () => {

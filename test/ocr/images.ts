@@ -116,3 +116,15 @@ export const normalise = (text: string) =>
     .replace(/[‐-―−]/g, '-')
     .replace(/\s+/g, ' ')
     .trim();
+
+/** A PNG that is only a signature and a header declaring `width`×`height` (no pixel data). */
+export function pngHeader(width: number, height: number): Uint8Array {
+  const bytes = Buffer.alloc(33);
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(bytes);
+  bytes.writeUInt32BE(13, 8);
+  bytes.write('IHDR', 12, 'latin1');
+  bytes.writeUInt32BE(width, 16);
+  bytes.writeUInt32BE(height, 20);
+  bytes.set([8, 0, 0, 0, 0], 24);
+  return bytes;
+}
