@@ -34,7 +34,8 @@ const OcrResult = builder.objectRef<ImageResult>('OcrResult').implement({
     }),
     error: t.exposeString('error', {
       nullable: true,
-      description: 'Why the file has no text: not an image, or a corrupt one.',
+      description:
+        'Why the file has no text: not an image, a corrupt one, or one of too many pixels.',
     }),
   }),
 });
