@@ -1,22 +1,34 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { executeRows } from '../db/raw.ts';
+import { executeRows, postgresClient } from '../db/raw.ts';
 import type { Chunk } from './chunker.ts';
 import type { DocumentRecord } from './record.ts';
+import { copyDocuments } from './store-copy.ts';
 
 export type PreparedDocument = DocumentRecord & { contentHash: string; chunks: Chunk[] };
 
+export type StoredCounts = { documents: number; chunks: number };
+
 /**
- * Stores a batch of documents with their chunks in one statement, so atomically: a batch is in
- * the database whole or not at all. The whole batch travels as one JSON parameter (one
- * round trip, no parameter limit, no per-row statement planning). A document whose content hash
- * is already stored (by an earlier batch or a concurrent import) is skipped with its chunks.
+ * Stores a batch of documents with their chunks atomically: a batch is in the database whole or
+ * not at all. A document whose content hash is already stored (by an earlier batch or a
+ * concurrent import) is skipped with its chunks. PostgreSQL gets COPY (`store-copy.ts`); PGlite,
+ * which has no COPY from a client stream, one statement.
  */
 export async function insertDocuments(
   db: Db,
   batch: readonly PreparedDocument[],
-): Promise<{ documents: number; chunks: number }> {
+): Promise<StoredCounts> {
   if (batch.length === 0) return { documents: 0, chunks: 0 };
+  const sql = postgresClient(db);
+  return sql ? copyDocuments(sql, batch) : insertAsJson(db, batch);
+}
+
+/**
+ * One statement, so atomic; the whole batch travels as one JSON parameter (one round trip, no
+ * parameter limit, no per-row statement planning).
+ */
+async function insertAsJson(db: Db, batch: readonly PreparedDocument[]): Promise<StoredCounts> {
   const payload = JSON.stringify(
     batch.map((d, ord) => ({
       ord,
@@ -30,7 +42,7 @@ export async function insertDocuments(
       chunks: d.chunks.map((c) => ({ index: c.index, text: c.text, word_count: c.wordCount })),
     })),
   );
-  const [counts] = await executeRows<{ documents: number; chunks: number }>(
+  const [counts] = await executeRows<StoredCounts>(
     db,
     sql`
       with input as (
