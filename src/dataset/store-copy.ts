@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type postgres from 'postgres';
-import { copyRow } from './copy-text.ts';
+import { CopyRows } from './copy-text.ts';
 import type { PreparedDocument, StoredCounts } from './store.ts';
 
 /**
@@ -29,12 +29,12 @@ export function copyDocuments(
     const fresh = batch.filter((d) => !known.has(d.contentHash));
     if (fresh.length === 0) return { documents: 0, chunks: 0 };
 
-    let documents = '';
-    let chunks = '';
+    const documents = new CopyRows();
+    const chunks = new CopyRows();
     let chunkCount = 0;
     for (const d of fresh) {
       const id = randomUUID();
-      documents += copyRow([
+      documents.add([
         id,
         d.title,
         d.text,
@@ -45,26 +45,26 @@ export function copyDocuments(
         d.contentHash,
         d.chunks.length,
       ]);
-      for (const c of d.chunks) chunks += copyRow([id, c.index, c.text, c.wordCount]);
+      for (const c of d.chunks) chunks.add([id, c.index, c.text, c.wordCount]);
       chunkCount += d.chunks.length;
     }
     await copyIn(
       tx,
       tx`copy documents (id, title, "text", bundesland, doc_type, training_allowed, source,
         content_hash, chunk_count) from stdin`.writable(),
-      documents,
+      documents.bytes(),
     );
     await copyIn(
       tx,
       tx`copy chunks (document_id, "index", "text", word_count) from stdin`.writable(),
-      chunks,
+      chunks.bytes(),
     );
     return { documents: fresh.length, chunks: chunkCount };
   });
 }
 
 /** Sends `rows` (COPY text format) through a started `COPY … FROM STDIN`; throws if it failed. */
-async function copyIn(tx: postgres.TransactionSql, copy: Promise<Writable>, rows: string) {
+async function copyIn(tx: postgres.TransactionSql, copy: Promise<Writable>, rows: Buffer) {
   const stream = await copy;
   await new Promise<void>((resolve, reject) => {
     stream.once('error', reject);
