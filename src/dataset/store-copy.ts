@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type postgres from 'postgres';
 import { CopyRows } from './copy-text.ts';
@@ -23,10 +24,14 @@ export async function copyDocuments(
   // Encoded before the transaction, so the server is not kept waiting (usually nothing is stored).
   const all = copyRowsOf(batch);
   return sql.begin(async (tx) => {
-    await tx.unsafe(IMPORT_LOCK);
-    const stored = await tx<{ content_hash: string }[]>`
-      select content_hash from documents
-      where content_hash = any(${tx.array(batch.map((d) => d.contentHash))})`;
+    // Sent together (one round trip); the check runs after the lock is granted, so it sees
+    // what the batch that held it committed.
+    const [, stored] = await Promise.all([
+      tx.unsafe(IMPORT_LOCK),
+      tx<{ content_hash: string }[]>`
+        select content_hash from documents
+        where content_hash = any(${tx.array(batch.map((d) => d.contentHash))})`,
+    ]);
     const known = new Set(stored.map((row) => row.content_hash));
     const rows =
       known.size === 0 ? all : copyRowsOf(batch.filter((d) => !known.has(d.contentHash)));
@@ -88,4 +93,7 @@ async function copyIn(tx: postgres.TransactionSql, copy: Promise<Writable>, rows
   // #1173), so waiting for 'finish' could hang. A statement behind it fails instead (the
   // transaction is aborted) and the batch rolls back.
   await tx`select 1`;
+  // The COPY succeeded. Its stream, destroyed after 'finish', sends a CopyFail, which the server
+  // ignores now but would take as the end of a COPY started before: wait for that first.
+  if (!stream.closed) await once(stream, 'close');
 }
