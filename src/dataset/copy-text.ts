@@ -26,7 +26,7 @@ export class CopyRows {
   }
 
   /** The rows so far (a view of the buffer, not a copy). */
-  bytes(): Buffer {
+  bytes(): Buffer<ArrayBuffer> {
     return this.buffer.subarray(0, this.length);
   }
 

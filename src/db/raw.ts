@@ -1,3 +1,4 @@
+import { PGlite } from '@electric-sql/pglite';
 import type { SQL } from 'drizzle-orm';
 import type postgres from 'postgres';
 import type { Db } from './client.ts';
@@ -11,11 +12,12 @@ export async function executeRows<T>(db: Db, query: SQL): Promise<T[]> {
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
-/**
- * The postgres.js client under `db` (for what drizzle does not offer, such as COPY), or
- * undefined on PGlite. postgres.js's client is a function (the `sql` template tag).
- */
-export function postgresClient(db: Db): postgres.Sql | undefined {
+/** The client under a drizzle database, for what drizzle does not offer (such as COPY). */
+export type Driver = { kind: 'postgres'; sql: postgres.Sql } | { kind: 'pglite'; pglite: PGlite };
+
+export function driverOf(db: Db): Driver {
   const client: unknown = (db as unknown as { $client: unknown }).$client;
-  return typeof client === 'function' ? (client as postgres.Sql) : undefined;
+  return client instanceof PGlite
+    ? { kind: 'pglite', pglite: client }
+    : { kind: 'postgres', sql: client as postgres.Sql };
 }

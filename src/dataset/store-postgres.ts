@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type postgres from 'postgres';
-import { CopyRows } from './copy-text.ts';
+import { COPY_CHUNKS, COPY_DOCUMENTS, copyRowsOf, freshRows } from './batch-rows.ts';
 import type { PreparedDocument, StoredCounts } from './store.ts';
 
 /**
@@ -12,12 +11,10 @@ import type { PreparedDocument, StoredCounts } from './store.ts';
 const IMPORT_LOCK = "select pg_advisory_xact_lock(hashtext('documents:import'))";
 
 /**
- * Stores a batch on PostgreSQL with COPY, in one transaction: documents whose hash is not stored
- * yet (ids made here, so their chunks need no lookup), then those documents' chunks. COPY skips
- * per-row statement work and writes rows in bulk: about half the server time of one
- * `INSERT … SELECT` from a JSON document.
+ * Stores a batch on PostgreSQL in one transaction: under the lock, the hashes already stored,
+ * then COPY of the other documents and of their chunks.
  */
-export async function copyDocuments(
+export async function storeOnPostgres(
   sql: postgres.Sql,
   batch: readonly PreparedDocument[],
 ): Promise<StoredCounts> {
@@ -32,52 +29,16 @@ export async function copyDocuments(
         select content_hash from documents
         where content_hash = any(${tx.array(batch.map((d) => d.contentHash))})`,
     ]);
-    const known = new Set(stored.map((row) => row.content_hash));
-    const rows =
-      known.size === 0 ? all : copyRowsOf(batch.filter((d) => !known.has(d.contentHash)));
+    const rows = freshRows(
+      batch,
+      all,
+      stored.map((row) => row.content_hash),
+    );
     if (rows.documents === 0) return { documents: 0, chunks: 0 };
-    await copyIn(
-      tx,
-      tx`copy documents (id, title, "text", bundesland, doc_type, training_allowed, source,
-        content_hash, chunk_count) from stdin`.writable(),
-      rows.documentRows,
-    );
-    await copyIn(
-      tx,
-      tx`copy chunks (document_id, "index", "text", word_count) from stdin`.writable(),
-      rows.chunkRows,
-    );
+    await copyIn(tx, tx.unsafe(`${COPY_DOCUMENTS} from stdin`).writable(), rows.documentRows);
+    await copyIn(tx, tx.unsafe(`${COPY_CHUNKS} from stdin`).writable(), rows.chunkRows);
     return { documents: rows.documents, chunks: rows.chunks };
   });
-}
-
-/** COPY rows of documents (with new ids) and of their chunks. */
-function copyRowsOf(docs: readonly PreparedDocument[]) {
-  const documentRows = new CopyRows();
-  const chunkRows = new CopyRows();
-  let chunks = 0;
-  for (const d of docs) {
-    const id = randomUUID();
-    documentRows.add([
-      id,
-      d.title,
-      d.text,
-      d.bundesland,
-      d.docType,
-      d.trainingAllowed,
-      d.source,
-      d.contentHash,
-      d.chunks.length,
-    ]);
-    for (const c of d.chunks) chunkRows.add([id, c.index, c.text, c.wordCount]);
-    chunks += d.chunks.length;
-  }
-  return {
-    documents: docs.length,
-    chunks,
-    documentRows: documentRows.bytes(),
-    chunkRows: chunkRows.bytes(),
-  };
 }
 
 /** Sends `rows` (COPY text format) through a started `COPY … FROM STDIN`; throws if it failed. */
