@@ -5,7 +5,7 @@ import type { PreparedDocument, StoredCounts } from './store.ts';
 /**
  * Stores a batch on PGlite in one transaction: the hashes already stored, then COPY of the
  * other documents and of their chunks from an in-memory file (`/dev/blob`, PGlite's COPY
- * source), about twice as fast as one `INSERT … SELECT` from JSON. A PGlite transaction runs
+ * source), 1.3–2× as fast as one `INSERT … SELECT` from JSON. A PGlite transaction runs
  * alone (other queries wait), and no other process opens the database, so no lock is needed.
  */
 export function storeOnPglite(
