@@ -1,6 +1,8 @@
 /** Characters with a meaning in PostgreSQL's COPY text format: escape, row and column ends. */
 const SPECIAL = /[\\\n\r\t]/g;
 const ESCAPED: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+const TAB = 0x09;
+const NEWLINE = 0x0a;
 
 export type CopyValue = string | number | boolean | null;
 
@@ -16,28 +18,22 @@ export class CopyRows {
 
   add(columns: readonly CopyValue[]): void {
     for (let i = 0; i < columns.length; i += 1) {
-      if (i > 0) this.ascii('\t');
       const value = columns[i] ?? null;
-      if (value === null) this.ascii('\\N');
-      else if (typeof value === 'string') this.text(value.replace(SPECIAL, escaped));
-      else this.ascii(String(value));
+      const field =
+        value === null
+          ? '\\N'
+          : typeof value === 'string'
+            ? value.replace(SPECIAL, escaped)
+            : String(value);
+      this.reserve(3 * field.length + 1); // UTF-8 takes at most 3 bytes per UTF-16 code unit
+      this.length += this.buffer.write(field, this.length, 'utf8');
+      this.buffer[this.length++] = i === columns.length - 1 ? NEWLINE : TAB;
     }
-    this.ascii('\n');
   }
 
   /** The rows so far (a view of the buffer, not a copy). */
   bytes(): Buffer<ArrayBuffer> {
     return this.buffer.subarray(0, this.length);
-  }
-
-  private text(value: string) {
-    this.reserve(value.length * 3); // UTF-8 takes at most 3 bytes per UTF-16 code unit
-    this.length += this.buffer.write(value, this.length, 'utf8');
-  }
-
-  private ascii(value: string) {
-    this.reserve(value.length);
-    this.length += this.buffer.write(value, this.length, 'latin1');
   }
 
   private reserve(bytes: number) {
