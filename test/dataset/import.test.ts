@@ -4,6 +4,7 @@ import { importLines, importStream } from '../../src/dataset/import.ts';
 import type { Line } from '../../src/dataset/lines.ts';
 import { executeRows } from '../../src/db/raw.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
+import { onPostgres } from '../support/databases.ts';
 import { bytes, jsonl, record } from './helpers.ts';
 
 let app: TestApp;
@@ -128,6 +129,18 @@ describe('importing JSON Lines', () => {
     expect(rows).toEqual(
       records.map((r) => ({ title: r.title, text: r.text, source: r.source, chunk: r.text })),
     );
+  });
+
+  test('long texts are compressed with lz4 where the server has it, else as by default', async () => {
+    const long = Array.from({ length: 2000 }, (_, i) => `Satz ${i % 7}`).join(' ');
+    await importStream(db(), bytes(jsonl([record({ text: long })]), 4096));
+    const [row] = await executeRows<{ method: string; lz4: boolean; fallback: string }>(
+      db(),
+      sql`select pg_column_compression(text) as method,
+        'lz4' = any(enumvals) as lz4, boot_val as fallback
+        from documents, pg_settings where name = 'default_toast_compression'`,
+    );
+    expect(row?.method).toBe(onPostgres() && row?.lz4 ? 'lz4' : row?.fallback);
   });
 
   test('NUL, which PostgreSQL text cannot hold, rejects the line only', async () => {
