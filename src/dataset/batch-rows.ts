@@ -19,6 +19,7 @@ export function freshRows(
   return copyRowsOf(batch.filter((d) => !known.has(d.contentHash)));
 }
 
+/** COPY rows (columns as in COPY_DOCUMENTS and COPY_CHUNKS), each document with a new id. */
 export function copyRowsOf(docs: readonly PreparedDocument[]): BatchRows {
   const documentRows = new CopyRows();
   const chunkRows = new CopyRows();

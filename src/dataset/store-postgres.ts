@@ -11,9 +11,9 @@ import type { PreparedDocument, StoredCounts } from './store.ts';
 const IMPORT_LOCK = "select pg_advisory_xact_lock(hashtext('documents:import'))";
 
 /**
- * Long texts (over 2 kB) are compressed when stored; lz4 costs the server about a third less
- * time than the default pglz here (documents' COPY ~20 % faster) and reads back the same. Only
- * for this transaction, and only where the server was built with lz4.
+ * Long texts (over 2 kB) are compressed when stored; lz4 is cheaper than the default pglz (the
+ * documents' COPY about 20 % faster here) and reads back the same. Only for this transaction,
+ * and only where the server was built with lz4.
  */
 const LZ4_IF_AVAILABLE = `
   select set_config('default_toast_compression', 'lz4', true) from pg_settings
