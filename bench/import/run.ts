@@ -2,14 +2,17 @@
  * Import benchmark: generates synthetic JSONL files (10,000 and 100,000 documents) in a temp
  * directory and imports each, in a fresh process, into PGlite (on disk) and into the local
  * PostgreSQL (a throwaway database, dropped afterwards). Prints documents/s and peak RSS; the
- * two sizes side by side show whether memory stays flat as the file grows.
+ * two sizes side by side show whether memory stays flat as the file grows. The import is CPU
+ * bound on both sides (parsing, hashing, chunking, COPY encoding in the importer; COPY, indexes
+ * and WAL in the server), so other load on the machine lowers the figures: the load average
+ * before and after is printed with them.
  *
  *   npm run bench:import                 # BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/postgres
  */
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -55,7 +58,12 @@ async function withThrowawayDatabase<T>(use: (url: string) => Promise<T>): Promi
   }
 }
 
+const load = () =>
+  loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ');
 const dir = mkdtempSync(path.join(tmpdir(), 'bench-import-'));
+console.log(`load average before: ${load()}`);
 try {
   const rows: Record<string, string | number>[] = [];
   for (const size of SIZES) {
@@ -78,6 +86,7 @@ try {
       'peak RSS MB': peakRssMb,
     })),
   );
+  console.log(`load average after: ${load()}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

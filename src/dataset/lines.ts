@@ -26,7 +26,10 @@ export async function* splitLines(
   const finish = (): Line => {
     const line: Line = overlong
       ? { overlong: true, bytes: pending }
-      : decodeLine(decoder, Buffer.concat(parts, pending));
+      : decodeLine(
+          decoder,
+          parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, pending),
+        );
     parts = [];
     pending = 0;
     overlong = false;

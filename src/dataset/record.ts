@@ -13,12 +13,17 @@ export const LIMITS = {
 const message = (field: string, wrong: string) => (issue: { input?: unknown }) =>
   issue.input === undefined ? `${field} is required` : wrong;
 
+/** PostgreSQL text cannot hold U+0000; without this rule one such line would fail its batch. */
+const noNul = (field: string) =>
+  [(s: string) => !s.includes('\0'), { error: `${field} must not contain NUL (\\u0000)` }] as const;
+
 const text = (field: string, max: number) =>
   z
     .string({ error: message(field, `${field} must be a string`) })
     .trim()
     .min(1, { error: `${field} must not be empty` })
-    .max(max, { error: `${field} must be at most ${max} characters` });
+    .max(max, { error: `${field} must be at most ${max} characters` })
+    .refine(...noNul(field));
 
 /** One line of an import file, as the contract defines it. Unknown keys are ignored. */
 export const documentRecordSchema = z.object(
@@ -38,6 +43,7 @@ export const documentRecordSchema = z.object(
       .string({ error: 'source must be a string' })
       .trim()
       .max(LIMITS.source, { error: `source must be at most ${LIMITS.source} characters` })
+      .refine(...noNul('source'))
       .nullish()
       .transform((s) => s || null),
   },

@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite, types } from '@electric-sql/pglite';
@@ -68,11 +69,23 @@ const byteaToHex = (value: Uint8Array) =>
   `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
 const byteaFromHex = (text: string) => Buffer.from(text.slice(2), 'hex');
 
+/**
+ * postgres.js's own TCP sockets keep Nagle's algorithm on; then a short message right after a
+ * large one (the COMMIT after a batch of imported documents) waits for the server's delayed
+ * ACK, about 40 ms each time. libpq turns it off too. (Only the first host of a URL is used.)
+ */
+const withoutDelay = {
+  // postgres.js's "custom socket" option, missing from its type declarations
+  socket: ({ host, port, path }: { host: string[]; port: number[]; path: string }) =>
+    path ? net.connect(path) : net.connect({ host: host[0], port: port[0] ?? 5432, noDelay: true }),
+};
+
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const logger = queryLogger(options.onQuery);
   if (options.kind === 'postgres') {
     const sql = postgres(options.url, {
       max: options.maxConnections ?? 10,
+      ...withoutDelay,
       onnotice: () => {},
       connection: { application_name: 'training-api' },
     });

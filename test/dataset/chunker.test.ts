@@ -13,8 +13,41 @@ function random(seed: number) {
   };
 }
 
-const SPACES = [' ', '  ', '\n', '\n\n', '\t', ' \r\n'];
-const WORDS = ['Schule', '§', '3', 'Abs.', 'Schülerinnen', 'a', 'RdErl.', '—', 'ß', 'Zeugnis,'];
+// every kind of whitespace `\s` knows, and look-alikes it does not (zero-width space, NEL, U+180E)
+const SPACES = [
+  ' ',
+  '  ',
+  '\n',
+  '\n\n',
+  '\t',
+  ' \r\n',
+  '\v\f',
+  '\u00a0',
+  '\u1680',
+  '\u2000',
+  '\u200a',
+  '\u2028\u2029',
+  '\u202f',
+  '\u205f',
+  '\u3000',
+  '\ufeff',
+];
+const WORDS = [
+  'Schule',
+  '§',
+  '3',
+  'Abs.',
+  'Schülerinnen',
+  'a',
+  'RdErl.',
+  '—',
+  'ß',
+  'Zeugnis,',
+  'x\u200by',
+  '\u0085',
+  '\u180e',
+  '😀',
+];
 
 function randomText(rng: () => number, words: number): string {
   let text = rng() < 0.3 ? ' \n' : '';

@@ -4,6 +4,7 @@ import { importLines, importStream } from '../../src/dataset/import.ts';
 import type { Line } from '../../src/dataset/lines.ts';
 import { executeRows } from '../../src/db/raw.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
+import { onPostgres } from '../support/databases.ts';
 import { bytes, jsonl, record } from './helpers.ts';
 
 let app: TestApp;
@@ -97,6 +98,73 @@ describe('importing JSON Lines', () => {
     // two full batches committed; the five documents of the third never reached the database
     expect(progress).toEqual([10, 20]);
     expect(await stored()).toEqual({ documents: 20, chunks: 20 * 2, broken: 0 });
+  });
+
+  test('texts with tabs, line ends, backslashes, umlauts and COPY markers are stored exactly', async () => {
+    const tricky = [
+      'Spalte\teins\tzwei',
+      'Zeile eins\nZeile zwei\r\nZeile drei',
+      'Pfad C:\\Schule\\neu und \\N und \\t',
+      'erste Zeile\n\\.\nnach dem Endezeichen',
+      '\\.',
+      'Größe, Maße, Übung, Straße: € „Anführung“ 😀',
+    ];
+    const records = tricky.map((text, i) =>
+      record({ text, title: `${text} ${i}`, source: i % 2 ? null : `Quelle\t${text}` }),
+    );
+    expect(await importStream(db(), bytes(jsonl(records), 64))).toMatchObject({
+      added: tricky.length,
+      rejected: 0,
+    });
+    const rows = await executeRows<{
+      title: string;
+      text: string;
+      source: string | null;
+      chunk: string;
+    }>(
+      db(),
+      sql`select d.title, d.text, d.source, c.text as chunk
+        from documents d join chunks c on c.document_id = d.id order by d.seq`,
+    );
+    expect(rows).toEqual(
+      records.map((r) => ({ title: r.title, text: r.text, source: r.source, chunk: r.text })),
+    );
+  });
+
+  test('long texts are compressed with lz4 where the server has it, else as by default', async () => {
+    const long = Array.from({ length: 2000 }, (_, i) => `Satz ${i % 7}`).join(' ');
+    await importStream(db(), bytes(jsonl([record({ text: long })]), 4096));
+    const [row] = await executeRows<{ method: string; lz4: boolean; fallback: string }>(
+      db(),
+      sql`select pg_column_compression(text) as method,
+        'lz4' = any(enumvals) as lz4, boot_val as fallback
+        from documents, pg_settings where name = 'default_toast_compression'`,
+    );
+    expect(row?.method).toBe(onPostgres() && row?.lz4 ? 'lz4' : row?.fallback);
+  });
+
+  test('NUL, which PostgreSQL text cannot hold, rejects the line only', async () => {
+    const result = await importStream(
+      db(),
+      bytes(jsonl([record({ text: 'a\u0000b' }), record(), record({ source: '\u0000' })])),
+    );
+    expect(result).toMatchObject({ added: 1, rejected: 2 });
+    expect(result.errors).toEqual([
+      'line 1: text must not contain NUL (\\u0000)',
+      'line 3: source must not contain NUL (\\u0000)',
+    ]);
+  });
+
+  test('a batch the database refuses rolls back whole, fails the import and frees its connection', async () => {
+    await db().execute(sql`alter table chunks add constraint refuse_all check (false) not valid`);
+    const input = jsonl(Array.from({ length: 30 }, () => record()));
+    await expect(importStream(db(), bytes(input, 4096), { batchSize: 10 })).rejects.toThrow();
+    await db().execute(sql`alter table chunks drop constraint refuse_all`);
+    expect(await stored()).toEqual({ documents: 0, chunks: 0, broken: 0 });
+    // the connection went back to the pool in a usable state: the same import now succeeds
+    expect(await importStream(db(), bytes(input, 4096), { batchSize: 10 })).toMatchObject({
+      added: 30,
+    });
   });
 
   test('a database failure stops the import with the error', async () => {
