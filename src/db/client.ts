@@ -72,20 +72,27 @@ const byteaFromHex = (text: string) => Buffer.from(text.slice(2), 'hex');
 /**
  * postgres.js's own TCP sockets keep Nagle's algorithm on; then a short message right after a
  * large one (the COMMIT after a batch of imported documents) waits for the server's delayed
- * ACK, about 40 ms each time. libpq turns it off too. (Only the first host of a URL is used.)
+ * ACK, about 40 ms each time. libpq turns it off too. A custom socket replaces postgres.js's
+ * choice among several hosts, so a multi-host URL (failover) keeps postgres.js's own sockets.
  */
-const withoutDelay = {
-  // postgres.js's "custom socket" option, missing from its type declarations
-  socket: ({ host, port, path }: { host: string[]; port: number[]; path: string }) =>
-    path ? net.connect(path) : net.connect({ host: host[0], port: port[0] ?? 5432, noDelay: true }),
-};
+function withoutDelay(url: string) {
+  const hosts = url.match(/^[^:]+:\/\/(?:[^@/]*@)?([^/?]*)/)?.[1] ?? '';
+  if (hosts.includes(',')) return {};
+  return {
+    // postgres.js's "custom socket" option, missing from its type declarations
+    socket: ({ host, port, path }: { host: string[]; port: number[]; path: string }) =>
+      path
+        ? net.connect(path)
+        : net.connect({ host: host[0], port: port[0] ?? 5432, noDelay: true }),
+  };
+}
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const logger = queryLogger(options.onQuery);
   if (options.kind === 'postgres') {
     const sql = postgres(options.url, {
       max: options.maxConnections ?? 10,
-      ...withoutDelay,
+      ...withoutDelay(options.url),
       onnotice: () => {},
       connection: { application_name: 'training-api' },
     });
