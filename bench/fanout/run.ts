@@ -328,6 +328,8 @@ async function api(n: number) {
     DEMO_DATA: 'false',
     LOG_LEVEL: 'warn',
     LOG_FORMAT: 'json',
+    // every bench subscriber uses the one token
+    MAX_STREAMS_PER_TOKEN: String(n),
   });
   await waitReady(server, `http://127.0.0.1:${PORTS.api}/ready`);
   print(
