@@ -1,6 +1,7 @@
 import type { Db } from '../db/client.ts';
 import type { MetricPointRow, TrainingJobRow } from '../db/schema.ts';
 import { badInput, notFound } from '../errors.ts';
+import type { PushSink, PushSource } from '../events/push-source.ts';
 import type { JobEvent } from '../events/topics.ts';
 import { getJob } from './jobs.ts';
 import { pointsAfter } from './metrics.ts';
@@ -71,7 +72,7 @@ export async function watchTrainingProgress(
   feeds: JobFeeds,
   jobId: string,
   { afterStep = null, signal, now = Date.now }: WatchOptions = {},
-): Promise<AsyncIterableIterator<TrainingProgress>> {
+): Promise<PushSource<TrainingProgress>> {
   if (afterStep !== null && afterStep < 0)
     throw badInput('afterStep', 'afterStep must be 0 or more');
   const stream = new ProgressStream(feeds, jobId, now, signal);
@@ -92,10 +93,11 @@ export async function watchTrainingProgress(
 }
 
 /**
- * A push queue between the job's feed and one consumer. Batches that arrive while the consumer
- * is busy are merged, so a slow client costs one pending batch, not a growing queue.
+ * A push queue between the job's feed and one consumer, pulled (next()) or pushing to a sink.
+ * Batches that arrive while the consumer is busy are merged, so a slow client costs one pending
+ * batch, not a growing queue.
  */
-class ProgressStream implements AsyncIterableIterator<TrainingProgress> {
+class ProgressStream implements PushSource<TrainingProgress> {
   #first: JobEvent | null = null;
   #pending: JobEvent | null = null;
   #last: TrainingJobRow | null = null;
@@ -103,16 +105,22 @@ class ProgressStream implements AsyncIterableIterator<TrainingProgress> {
   #replayedUpTo: number | null = null;
   #waiting: ((result: IteratorResult<TrainingProgress>) => void) | null = null;
   #finished = false;
+  #sink: PushSink<TrainingProgress> | null = null;
+  /** The sink is taking an update that it could not take at once. */
+  #busy = false;
   readonly #detach: () => void;
   readonly #onAbort = () => void this.return();
+
+  #signal: AbortSignal | undefined;
 
   constructor(
     feeds: JobFeeds,
     jobId: string,
     private readonly now: () => number,
-    private readonly signal?: AbortSignal,
+    signal?: AbortSignal,
   ) {
     this.#detach = feeds.attach(jobId, (event) => this.#push(event));
+    this.#signal = signal;
     signal?.addEventListener('abort', this.#onAbort, { once: true });
     if (signal?.aborted) this.#finish();
   }
@@ -157,6 +165,10 @@ class ProgressStream implements AsyncIterableIterator<TrainingProgress> {
   }
 
   #wake(): void {
+    if (this.#sink) {
+      this.#pump(this.#sink);
+      return;
+    }
     if (!this.#waiting) return;
     const update = this.#take();
     if (!update && !this.#finished) return;
@@ -165,12 +177,48 @@ class ProgressStream implements AsyncIterableIterator<TrainingProgress> {
     resolve(update ? { value: update, done: false } : { value: undefined, done: true });
   }
 
+  #pump(sink: PushSink<TrainingProgress>): void {
+    while (!this.#busy) {
+      const update = this.#take();
+      if (!update) break;
+      const taking = sink.next(update);
+      if (taking) {
+        this.#busy = true;
+        void taking.then(() => {
+          this.#busy = false;
+          this.#pump(sink);
+        });
+        return;
+      }
+    }
+    if (this.#finished && !this.#busy && this.#sink) {
+      this.#sink = null;
+      sink.end();
+    }
+  }
+
+  get ended(): boolean {
+    return this.#finished && !this.#sink;
+  }
+
+  /** The sink's owner ends the stream with return() now, not the request's signal. */
+  pushTo(sink: PushSink<TrainingProgress>): void {
+    this.#forgetSignal();
+    this.#sink = sink;
+    this.#pump(sink);
+  }
+
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
     this.#pending = null;
     this.#detach();
-    this.signal?.removeEventListener('abort', this.#onAbort);
+    this.#forgetSignal();
+  }
+
+  #forgetSignal(): void {
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#signal = undefined;
   }
 
   next(): Promise<IteratorResult<TrainingProgress>> {
