@@ -5,8 +5,17 @@ import type { PushSink, PushSource } from '../events/push-source.ts';
 import type { JobEvent } from '../events/topics.ts';
 import { getJob } from './jobs.ts';
 import { pointsAfter } from './metrics.ts';
-import { type JobFeeds, mergeJobEvents, newerJob } from './progress-feed.ts';
+import {
+  isJobDeleted,
+  type JobDeleted,
+  type JobFeeds,
+  mergeJobEvents,
+  newerJob,
+} from './progress-feed.ts';
 import { isTerminal } from './transitions.ts';
+
+/** What a watch yields: updates, and, if the job is deleted, that as the last item. */
+export type ProgressItem = TrainingProgress | JobDeleted;
 
 /** One update of a watched job. */
 export type TrainingProgress = {
@@ -61,7 +70,8 @@ function sharedProgress(event: JobEvent, now: () => number): TrainingProgress {
 
 /**
  * Watches one job: the first update at once with its current state, then one per coalesced
- * batch of its events, ending after the update that shows COMPLETED, FAILED or CANCELLED.
+ * batch of its events, ending after the update that shows COMPLETED, FAILED or CANCELLED, or
+ * with a JobDeleted item once the job is deleted.
  *
  * It listens before it reads, so no event falls between the read and the subscription; points
  * that the first update replayed are not sent again. NOT_FOUND if there is no such job. The
@@ -72,7 +82,7 @@ export async function watchTrainingProgress(
   feeds: JobFeeds,
   jobId: string,
   { afterStep = null, signal, now = Date.now }: WatchOptions = {},
-): Promise<PushSource<TrainingProgress>> {
+): Promise<PushSource<ProgressItem>> {
   if (afterStep !== null && afterStep < 0)
     throw badInput('afterStep', 'afterStep must be 0 or more');
   const stream = new ProgressStream(feeds, jobId, now, signal);
@@ -97,15 +107,17 @@ export async function watchTrainingProgress(
  * Batches that arrive while the consumer is busy are merged, so a slow client costs one pending
  * batch, not a growing queue.
  */
-class ProgressStream implements PushSource<TrainingProgress> {
+class ProgressStream implements PushSource<ProgressItem> {
   #first: JobEvent | null = null;
   #pending: JobEvent | null = null;
+  /** The job was deleted: the last item, after what is pending. */
+  #deleted: JobDeleted | null = null;
   #last: TrainingJobRow | null = null;
   /** Steps up to here were replayed by the first update (null: nothing replayed). */
   #replayedUpTo: number | null = null;
-  #waiting: ((result: IteratorResult<TrainingProgress>) => void) | null = null;
+  #waiting: ((result: IteratorResult<ProgressItem>) => void) | null = null;
   #finished = false;
-  #sink: PushSink<TrainingProgress> | null = null;
+  #sink: PushSink<ProgressItem> | null = null;
   /** The sink is taking an update that it could not take at once. */
   #busy = false;
   readonly #detach: () => void;
@@ -141,18 +153,30 @@ class ProgressStream implements PushSource<TrainingProgress> {
       : newPoints.filter((p) => p.step > upTo);
   }
 
-  #push(event: JobEvent): void {
+  #push(event: JobEvent | JobDeleted): void {
     if (this.#finished) return;
+    if (isJobDeleted(event)) {
+      this.#deleted = event;
+      this.#wake();
+      return;
+    }
     const points = this.#first || this.#last ? this.#fresh(event) : event.newPoints;
     const fresh = points === event.newPoints ? event : { ...event, newPoints: points };
     this.#pending = this.#pending ? mergeJobEvents(this.#pending, fresh) : fresh;
     this.#wake();
   }
 
-  /** The next update, if one is ready. */
-  #take(): TrainingProgress | null {
+  /** The next item, if one is ready. */
+  #take(): ProgressItem | null {
+    if (!this.#first && !this.#last) return null;
     const event = this.#first ?? this.#pending;
-    if (!event || (!this.#first && !this.#last)) return null;
+    if (!event) {
+      const deleted = this.#deleted;
+      if (!deleted) return null;
+      this.#deleted = null;
+      this.#finish();
+      return deleted;
+    }
     if (this.#first) this.#first = null;
     else this.#pending = null;
     const job = this.#last ? newerJob(this.#last, event.job) : event.job;
@@ -177,7 +201,7 @@ class ProgressStream implements PushSource<TrainingProgress> {
     resolve(update ? { value: update, done: false } : { value: undefined, done: true });
   }
 
-  #pump(sink: PushSink<TrainingProgress>): void {
+  #pump(sink: PushSink<ProgressItem>): void {
     while (!this.#busy) {
       const update = this.#take();
       if (!update) break;
@@ -202,7 +226,7 @@ class ProgressStream implements PushSource<TrainingProgress> {
   }
 
   /** The sink's owner ends the stream with return() now, not the request's signal. */
-  pushTo(sink: PushSink<TrainingProgress>): void {
+  pushTo(sink: PushSink<ProgressItem>): void {
     this.#forgetSignal();
     this.#sink = sink;
     this.#pump(sink);
@@ -212,6 +236,7 @@ class ProgressStream implements PushSource<TrainingProgress> {
     if (this.#finished) return;
     this.#finished = true;
     this.#pending = null;
+    this.#deleted = null;
     this.#detach();
     this.#forgetSignal();
   }
@@ -221,7 +246,7 @@ class ProgressStream implements PushSource<TrainingProgress> {
     this.#signal = undefined;
   }
 
-  next(): Promise<IteratorResult<TrainingProgress>> {
+  next(): Promise<IteratorResult<ProgressItem>> {
     const update = this.#take();
     if (update) return Promise.resolve({ value: update, done: false });
     if (this.#finished) return Promise.resolve({ value: undefined, done: true });
@@ -230,19 +255,19 @@ class ProgressStream implements PushSource<TrainingProgress> {
     });
   }
 
-  return(): Promise<IteratorResult<TrainingProgress>> {
+  return(): Promise<IteratorResult<ProgressItem>> {
     this.#first = null;
     this.#finish();
     this.#wake();
     return Promise.resolve({ value: undefined, done: true });
   }
 
-  throw(error?: unknown): Promise<IteratorResult<TrainingProgress>> {
+  throw(error?: unknown): Promise<IteratorResult<ProgressItem>> {
     void this.return();
     return Promise.reject(error);
   }
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<TrainingProgress> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<ProgressItem> {
     return this;
   }
 }
