@@ -81,9 +81,13 @@ export class SseFanout {
    * Takes `res` over from the library once it has written what it had (the first update) and
    * ends its stream: its completion and end are swallowed, its listeners on the request and
    * response dropped (so that nothing of its stream stays reachable), and `source` pushes from
-   * then on. False if the client is gone already.
+   * then on, executing with an executor from `executorOf`. False if the client is gone already.
    */
-  adopt<T>(res: ServerResponse, source: PushSource<T>, executor: StreamExecutor<T>): boolean {
+  adopt<T>(
+    res: ServerResponse,
+    source: PushSource<T>,
+    executorOf: () => StreamExecutor<T>,
+  ): boolean {
     if (res.destroyed || res.writableEnded) return false;
     const { write, end } = res;
     res.write = ((chunk: unknown, ...rest: unknown[]) =>
@@ -95,20 +99,24 @@ export class SseFanout {
       res.end = end;
       dropListenersSinceMark(res);
       dropListenersSinceMark(res.req);
-      this.#attach(res, source, executor);
+      this.#attach(res, source, executorOf);
       return res;
     }) as typeof end;
     return true;
   }
 
-  #attach<T>(res: ServerResponse, source: PushSource<T>, executor: StreamExecutor<T>): void {
+  #attach<T>(
+    res: ServerResponse,
+    source: PushSource<T>,
+    executorOf: () => StreamExecutor<T>,
+  ): void {
     const socket = res.socket;
     if (res.destroyed || !socket) {
-      executor.release();
       void source.return?.();
       return;
     }
-    const subscriber = new SseSubscriber(res, socket, executor as StreamExecutor<unknown>, this);
+    const executor = executorOf() as StreamExecutor<unknown>;
+    const subscriber = new SseSubscriber(res, socket, executor, this);
     this.#heartbeat.add(subscriber);
     res.once('close', () => {
       this.release(subscriber);

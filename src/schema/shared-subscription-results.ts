@@ -50,12 +50,9 @@ export function useSharedSubscriptionResults(fanout: SseFanout): Plugin<GraphQLC
     const iterator = source[Symbol.asyncIterator]();
     const res = fanout.responseFor(args.contextValue.request, args.contextValue.res);
     if (!res || !isPushSource(iterator)) return mapIterator(iterator, execute);
-    return firstThenHandOver(iterator, execute, (rest) => {
-      const executor = executorFor(key, args);
-      if (fanout.adopt(res, rest, executor)) return true;
-      executor.release();
-      return false;
-    });
+    return firstThenHandOver(iterator, execute, (rest) =>
+      fanout.adopt(res, rest, () => executorFor(key, args)),
+    );
   }
 
   return {
