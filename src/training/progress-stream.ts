@@ -3,7 +3,7 @@ import type { MetricPointRow, TrainingJobRow } from '../db/schema.ts';
 import { badInput, notFound } from '../errors.ts';
 import type { PushSink, PushSource } from '../events/push-source.ts';
 import type { JobEvent } from '../events/topics.ts';
-import { getJob } from './jobs.ts';
+import { readWatchedJob } from './batched-job-reads.ts';
 import { pointsAfter } from './metrics.ts';
 import {
   isJobDeleted,
@@ -53,11 +53,22 @@ export function toProgress({ job, newPoints }: JobEvent, now: number): TrainingP
 }
 
 const shared = new WeakMap<JobEvent, TrainingProgress>();
+const firstEvents = new WeakMap<TrainingJobRow, JobEvent>();
+
+/** The first event of watchers that read the same row and replay nothing: one for all. */
+function sharedFirstEvent(job: TrainingJobRow): JobEvent {
+  let event = firstEvents.get(job);
+  if (!event) {
+    event = { job, newPoints: [] };
+    firstEvents.set(job, event);
+  }
+  return event;
+}
 
 /**
  * One update object per batch, for every watcher that passes the batch on unchanged (all but
- * the slow and the new ones): the GraphQL layer then executes each operation once per update,
- * not once per watcher (see schema/shared-subscription-results.ts).
+ * the slow ones, and new ones that replay points): the GraphQL layer then executes each
+ * operation once per update, not once per watcher (see schema/shared-subscription-results.ts).
  */
 function sharedProgress(event: JobEvent, now: () => number): TrainingProgress {
   let progress = shared.get(event);
@@ -87,7 +98,7 @@ export async function watchTrainingProgress(
     throw badInput('afterStep', 'afterStep must be 0 or more');
   const stream = new ProgressStream(feeds, jobId, now, signal);
   try {
-    const job = await getJob(db, jobId);
+    const job = await readWatchedJob(db, jobId);
     if (!job) throw notFound('training job', jobId);
     const replay = afterStep === null ? [] : await pointsAfter(db, jobId, afterStep);
     stream.start(
@@ -140,7 +151,7 @@ class ProgressStream implements PushSource<ProgressItem> {
   start(job: TrainingJobRow, replayedUpTo: number | null, replay: MetricPointRow[]): void {
     if (this.#finished) return;
     this.#replayedUpTo = replayedUpTo;
-    this.#first = { job, newPoints: replay };
+    this.#first = replay.length === 0 ? sharedFirstEvent(job) : { job, newPoints: replay };
     // Events that came while the state was read carried points the replay may hold already.
     if (this.#pending) this.#pending = { ...this.#pending, newPoints: this.#fresh(this.#pending) };
     this.#wake();

@@ -100,6 +100,27 @@ describe('watchTrainingProgress', () => {
     expect(events.listenerCount()).toBe(0);
   });
 
+  test('watchers that start together share the read of the job and their first update', async () => {
+    const job = await newJob(database.db);
+    let reads = 0;
+    onQuery = (sql) => {
+      if (sql.includes('from "training_jobs"')) reads += 1;
+    };
+    const streams = await Promise.all(
+      Array.from({ length: 50 }, () => watchTrainingProgress(database.db, feeds, job.id)),
+    );
+    // One read sent at once, one for everyone who asked while it was in flight.
+    expect(reads).toBe(2);
+    const firsts = await Promise.all(streams.map(async (s) => (await s.next()).value));
+    expect(new Set(firsts.slice(1)).size).toBe(1);
+    // A change after a read began reaches its watchers all the same.
+    events.publish(jobTopic(job.id), { job: later(job, 1000), newPoints: [point(job.id, 1)] });
+    for (const stream of streams) {
+      expect((await stream.next()).value.newPoints.map((p: MetricPointRow) => p.step)).toEqual([1]);
+      await stream.return?.();
+    }
+  });
+
   test('a deleted job: what was pending, then JobDeleted, then the end', async () => {
     const job = await newJob(database.db);
     const stream = await watchTrainingProgress(database.db, feeds, job.id);
