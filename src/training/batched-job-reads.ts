@@ -1,11 +1,32 @@
+import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import type { TrainingJobRow } from '../db/schema.ts';
-import { getJob } from './jobs.ts';
+import { isUuid } from '../db/ids.ts';
+import { type TrainingJobRow, trainingJobs } from '../db/schema.ts';
 
 type Read = Promise<TrainingJobRow | undefined>;
 type Reads = { inFlight: Read; next: Read | null };
 
 const readsByDb = new WeakMap<Db, Map<string, Reads>>();
+const queries = new WeakMap<Db, ReturnType<typeof prepare>>();
+
+const prepare = (db: Db) =>
+  db
+    .select()
+    .from(trainingJobs)
+    .where(eq(trainingJobs.id, sql.placeholder('id')))
+    .prepare('watched_job');
+
+/** getJob, with its SQL built once per database rather than once per read. */
+async function getJob(db: Db, jobId: string): Promise<TrainingJobRow | undefined> {
+  if (!isUuid(jobId)) return undefined;
+  let query = queries.get(db);
+  if (!query) {
+    query = prepare(db);
+    queries.set(db, query);
+  }
+  const [row] = await query.execute({ id: jobId });
+  return row;
+}
 
 /**
  * The job's row for a watcher that listens already. Watchers that ask while a read of the job
