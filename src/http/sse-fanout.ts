@@ -29,14 +29,26 @@ function chunkOf(message: Uint8Array): Buffer {
   return chunk;
 }
 
+const COMPLETION_START = 'event: complete';
+/** yoga's second chunk of it (no other message of a single-operation stream is this short). */
+const COMPLETION_DATA = 'data:\n\n';
+
 /**
  * The library's completion of a handed-over stream, which the client must not see: graphql-sse
  * writes it as one chunk, yoga's SSE as two.
  */
 function isCompletion(chunk: unknown): boolean {
-  if (!(chunk instanceof Uint8Array) && typeof chunk !== 'string') return false;
-  const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('latin1');
-  return text.startsWith('event: complete') || text === 'data:\n\n';
+  const start =
+    typeof chunk === 'string'
+      ? chunk.slice(0, COMPLETION_START.length)
+      : chunk instanceof Uint8Array
+        ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString(
+            'latin1',
+            0,
+            COMPLETION_START.length,
+          )
+        : null;
+  return start === COMPLETION_START || start === COMPLETION_DATA;
 }
 
 /**

@@ -16,8 +16,8 @@ const prepare = (db: Db) =>
     .where(eq(trainingJobs.id, sql.placeholder('id')))
     .prepare('watched_job');
 
-/** getJob, with its SQL built once per database rather than once per read. */
-async function getJob(db: Db, jobId: string): Promise<TrainingJobRow | undefined> {
+/** getJob of jobs.ts, with its SQL built once per database rather than once per read. */
+async function readJob(db: Db, jobId: string): Promise<TrainingJobRow | undefined> {
   if (!isUuid(jobId)) return undefined;
   let query = queries.get(db);
   if (!query) {
@@ -42,10 +42,10 @@ export function readWatchedJob(db: Db, jobId: string): Read {
     readsByDb.set(db, reads);
   }
   const current = reads.get(jobId);
-  if (!current) return start(reads, jobId, getJob(db, jobId));
+  if (!current) return start(reads, jobId, readJob(db, jobId));
   current.next ??= current.inFlight.then(
-    () => start(reads, jobId, getJob(db, jobId)),
-    () => start(reads, jobId, getJob(db, jobId)),
+    () => start(reads, jobId, readJob(db, jobId)),
+    () => start(reads, jobId, readJob(db, jobId)),
   );
   return current.next;
 }
