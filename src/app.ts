@@ -11,7 +11,8 @@ import type { Database } from './db/client.ts';
 import { EventBus } from './events/bus.ts';
 import type { AppTopics } from './events/topics.ts';
 import { useBodyLimits } from './http/body-limits.ts';
-import { useEventStreams } from './http/event-streams.ts';
+import { LIBRARY_KEEPALIVE_MS, useEventStreams } from './http/event-streams.ts';
+import { SseFanout } from './http/sse-fanout.ts';
 import { useSubscriptionErrorResults } from './http/subscription-errors.ts';
 import type { Logger } from './logger.ts';
 import { createOcrService } from './ocr/service.ts';
@@ -80,6 +81,14 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
     maxImagePixels: settings.ocrMaxImagePixels,
   });
 
+  const maskError = createMaskError(logger);
+  const fanout = new SseFanout({
+    keepAliveMs: Math.min(settings.sseKeepAliveMs, LIBRARY_KEEPALIVE_MS),
+    maxBacklogBytes: limits.maxStreamBacklogBytes,
+    maskError,
+    logger,
+  });
+
   const yoga = createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -91,7 +100,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
       defaultQuery: EXAMPLE_QUERY,
       subscriptionsProtocol: 'GRAPHQL_SSE',
     },
-    maskedErrors: { maskError: createMaskError(logger), isDev: false },
+    maskedErrors: { maskError, isDev: false },
     fetchAPI: createFetch({
       formDataLimits: {
         fileSize: limits.maxUploadFileBytes,
@@ -118,7 +127,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
       useTrainingResponseCache(events, tokens, settings.responseCacheTtlMs),
       useGraphQLSSE({ endpoint: '/graphql/stream' }),
       useSubscriptionErrorResults(),
-      useSharedSubscriptionResults(),
+      useSharedSubscriptionResults(fanout),
       useEventStreams({ keepAliveMs: settings.sseKeepAliveMs }),
       // yoga.dispose() (server shutdown, tests) stops OCR processing and its workers
       { onDispose: () => ocr.close() },
@@ -126,7 +135,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
     ],
   });
 
-  return { yoga, events, training, ocr };
+  return { yoga, events, training, ocr, fanout };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -87,6 +87,24 @@ test.skipIf(!onPostgres())(
       // `jobs` (what caches listen to) crosses too: the runner's process heard A's changes.
       expect(jobsSeen).toContain(rowId);
 
+      // Deleting a job on A ends its streams on B with NOT_FOUND.
+      const doomed = await onA(
+        'mutation { createTrainingJob(input: { name: "doomed", bundeslaender: ["HH"] }) { id } }',
+      );
+      const watched = client.iterate({
+        query: PROGRESS_SUBSCRIPTION,
+        variables: { jobId: doomed.data.createTrainingJob!.id },
+      });
+      await watched.next();
+      await onA('mutation($id: ID!) { deleteTrainingJob(id: $id) }', {
+        id: doomed.data.createTrainingJob!.id,
+      });
+      const { value: gone } = await watched.next();
+      expect(
+        gone?.errors?.map((e: { extensions?: { code?: string } }) => e.extensions?.code),
+      ).toEqual(['NOT_FOUND']);
+      expect((await watched.next()).done).toBe(true);
+
       // Stopping B cuts its open streams instead of waiting for them.
       const another = await onA(
         'mutation { createTrainingJob(input: { name: "open", bundeslaender: ["HH"] }) { id } }',

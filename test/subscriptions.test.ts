@@ -1,5 +1,5 @@
 import type { Client, ExecutionResult } from 'graphql-sse';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { encodeGlobalID } from '../src/schema/ids.ts';
 import { ADMIN_TOKEN, createTestApp, ok, type TestApp, VIEWER_TOKEN } from './support/app.ts';
 import { addPoints, newJob } from './support/fixtures.ts';
@@ -9,10 +9,12 @@ import { PROGRESS_SUBSCRIPTION, type ProgressEvent, sseBlocks, sseClient } from 
 let app: TestApp;
 let runner: FakeRunner;
 let clients: Client[];
+let listenersAtStart: number;
 beforeEach(async () => {
   app = await createTestApp();
   runner = new FakeRunner(app.database.db, app.events);
   clients = [];
+  listenersAtStart = app.events.listenerCount();
 });
 afterEach(async () => {
   for (const client of clients) client.dispose();
@@ -124,6 +126,31 @@ describe.each([{ singleConnection: false }, { singleConnection: true }])(
       const events = subscribe({ jobId: gid(job.id) });
       expect((await nextUpdate(events)).job.status).toBe('CANCELLED');
       expect((await events.next()).done).toBe(true);
+    });
+
+    test('deleting a queued or a paused job ends its streams with NOT_FOUND', async () => {
+      const queued = await newJob(app.database.db);
+      const paused = await runner.start((await newJob(app.database.db)).id);
+      await runner.step(paused.id, 2);
+      await runner.transition(paused.id, 'pause');
+      for (const job of [queued, paused]) {
+        const events = subscribe({ jobId: gid(job.id) });
+        await nextUpdate(events);
+        ok(await app.gql(`mutation($id: ID!) { deleteTrainingJob(id: $id) }`, { id: gid(job.id) }));
+        const { value } = await events.next();
+        expect(value).toEqual({
+          data: null,
+          errors: [
+            expect.objectContaining({
+              message: `No training job with id ${job.id}`,
+              path: ['trainingProgress'],
+              extensions: { code: 'NOT_FOUND' },
+            }),
+          ],
+        });
+        expect((await events.next()).done).toBe(true);
+      }
+      await vi.waitFor(() => expect(app.events.listenerCount()).toBe(listenersAtStart));
     });
 
     test('refusals carry their error codes; a viewer may subscribe', async () => {

@@ -127,6 +127,8 @@ type Row = {
   cpuPercent: number;
   cpuUsPerEvent: number;
   rssPerSubscriberKb: number;
+  /** The same at the end of the window, after its steady fan-out. */
+  rssEndPerSubscriberKb: number;
   rssMb: number;
   load: number;
 };
@@ -218,6 +220,7 @@ async function measure(
     cpuPercent: (100 * (end.cpuS - start.cpuS)) / wallS,
     cpuUsPerEvent: (1e6 * (end.cpuS - start.cpuS)) / Math.max(1, events),
     rssPerSubscriberKb: (idle.rssKb - before.rssKb) / Math.max(1, subscribed),
+    rssEndPerSubscriberKb: (end.rssKb - before.rssKb) / Math.max(1, subscribed),
     rssMb: idle.rssKb / 1024,
     load,
   };
@@ -234,7 +237,7 @@ function print(row: Row) {
       `events/s/client ${row.eventsPerClient.toFixed(2)} (min ${row.minEventsPerClient.toFixed(2)})`,
       `delay p50 ${String(row.p50).padStart(5)} p99 ${String(row.p99).padStart(5)} max ${String(row.max).padStart(5)} ms`,
       `CPU ${row.cpuPercent.toFixed(0).padStart(3)}% ${row.cpuUsPerEvent.toFixed(0).padStart(4)} µs/event`,
-      `RSS ${row.rssMb.toFixed(0).padStart(4)} MB ${row.rssPerSubscriberKb.toFixed(1).padStart(5)} KB/subscriber`,
+      `RSS ${row.rssMb.toFixed(0).padStart(4)} MB ${row.rssPerSubscriberKb.toFixed(1).padStart(5)} KB/subscriber (${row.rssEndPerSubscriberKb.toFixed(1)} at the end)`,
       `load ${row.load.toFixed(1)}`,
     ].join('  '),
   );
@@ -328,6 +331,8 @@ async function api(n: number) {
     DEMO_DATA: 'false',
     LOG_LEVEL: 'warn',
     LOG_FORMAT: 'json',
+    // every bench subscriber uses the one token
+    MAX_STREAMS_PER_TOKEN: String(n),
   });
   await waitReady(server, `http://127.0.0.1:${PORTS.api}/ready`);
   print(
@@ -397,7 +402,8 @@ delay: from the time stamped in an event (API and bare: the metric point's times
 before it is written and published; prototype: when its poll loop built the event) to its
 receipt. The prototype polls every 500 ms: its data is up to 500 ms older than that on top.
 µs/event: server CPU time in the window per event delivered. KB/subscriber: growth of the
-server's RSS from before the clients connected to after, per subscriber (garbage included).
+server's RSS from before the clients connected to 2 s after, per subscriber (garbage of the
+connection burst included); in brackets the same at the end of the window.
 Client processes, the runner and PostgreSQL share the machine with the server.`);
 const last = rows.filter((r) => r.label === 'this API').at(-1);
 if (last) {

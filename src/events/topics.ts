@@ -8,9 +8,12 @@ import type { EventBus } from './bus.ts';
  */
 export type JobEvent = { job: TrainingJobRow; newPoints: MetricPointRow[] };
 
-/** What the application publishes. `jobs` fires on any change of any job or model version. */
+/**
+ * What the application publishes. `jobs` fires on any change of any job or model version;
+ * `deleted` says that the job is gone (its watchers end).
+ */
 export type AppTopics = {
-  jobs: { jobId: string | null };
+  jobs: { jobId: string | null; deleted?: true };
   [job: `job:${string}`]: JobEvent;
   /** Progress of one OCR batch, then its completion. */
   [batch: `ocr:${string}`]: OcrEvent;

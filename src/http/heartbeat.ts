@@ -1,11 +1,13 @@
-const PING = new TextEncoder().encode(':\n\n');
+export const PING = new TextEncoder().encode(':\n\n');
 const LF = 10;
 
-type Beat = {
-  controller: ReadableStreamDefaultController<Uint8Array>;
+/** One kept-alive stream. */
+export type Beat = {
   lastWrite: number;
   /** The last chunk ended an SSE message: a comment may go in here without splitting one. */
   atBoundary: boolean;
+  /** Writes PING; throws if the stream is gone. */
+  ping(): void;
 };
 
 /**
@@ -27,12 +29,16 @@ export class Heartbeat {
     const reader = body.getReader();
     let beat: Beat | undefined;
     const forget = () => {
-      if (beat) this.#remove(beat);
+      if (beat) this.remove(beat);
     };
     return new Stream({
       start: (controller) => {
-        beat = { controller, lastWrite: Date.now(), atBoundary: true };
-        this.#add(beat);
+        beat = {
+          lastWrite: Date.now(),
+          atBoundary: true,
+          ping: () => controller.enqueue(PING),
+        };
+        this.add(beat);
       },
       pull: async (controller) => {
         try {
@@ -59,14 +65,14 @@ export class Heartbeat {
     });
   }
 
-  #add(beat: Beat): void {
+  add(beat: Beat): void {
     this.#beats.add(beat);
     if (this.#timer) return;
     this.#timer = setInterval(() => this.#tick(), this.intervalMs / 2);
     this.#timer.unref();
   }
 
-  #remove(beat: Beat): void {
+  remove(beat: Beat): void {
     this.#beats.delete(beat);
     if (this.#beats.size === 0 && this.#timer) {
       clearInterval(this.#timer);
@@ -74,16 +80,20 @@ export class Heartbeat {
     }
   }
 
+  has(beat: Beat): boolean {
+    return this.#beats.has(beat);
+  }
+
   #tick(): void {
     const now = Date.now();
     for (const beat of this.#beats) {
       if (!beat.atBoundary || now - beat.lastWrite < this.intervalMs / 2) continue;
       try {
-        beat.controller.enqueue(PING);
+        beat.ping();
         beat.lastWrite = now;
       } catch {
         // Closed or errored under us: nothing more to keep alive.
-        this.#remove(beat);
+        this.remove(beat);
       }
     }
   }

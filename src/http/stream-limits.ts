@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.ts';
+import { markListeners } from './listener-marks.ts';
 
 export type StreamLimits = {
   /** Open event streams one token (or all anonymous callers together) may hold. */
@@ -71,6 +72,9 @@ export function limitEventStreams(handler: RequestListener, limits: StreamLimits
       }
       return accepted;
     }) as ServerResponse['write'];
+    // What the app adds from here on can be dropped when the fan-out takes a stream over.
+    markListeners(req);
+    markListeners(res);
     return handler(req, res);
   };
   return Object.assign(listener, {

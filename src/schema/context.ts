@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { RequestAuth } from '../auth/context.ts';
 import type { Limits } from '../config.ts';
 import type { Db } from '../db/client.ts';
@@ -9,6 +10,8 @@ import type { Loaders } from './loaders.ts';
 export type GraphQLContext = {
   /** The HTTP request; its signal aborts when the client goes away before the response ended. */
   request: Request;
+  /** The Node response, when node:http serves the request (not with `yoga.fetch`). */
+  res?: ServerResponse;
   auth: RequestAuth;
   db: Db;
   training: TrainingService;

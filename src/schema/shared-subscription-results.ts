@@ -6,6 +6,8 @@ import {
   execute,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { isPushSource, type PushSource } from '../events/push-source.ts';
+import type { SseFanout, StreamExecutor } from '../http/sse-fanout.ts';
 import type { GraphQLContext } from './context.ts';
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
@@ -22,8 +24,37 @@ const resultsByEvent = new WeakMap<object, Map<string, Result>>();
  * same when the parsed document (yoga caches it per query text), the operation name, the
  * variables and the role are; nothing else in the context changes a result. Results are
  * shared, so nothing may mutate them (plugins that change results return new objects).
+ *
+ * A stream of its own served by node:http goes on the fast path after its first update: the
+ * source pushes to the response directly (see http/sse-fanout.ts).
  */
-export function useSharedSubscriptionResults(): Plugin<GraphQLContext> {
+export function useSharedSubscriptionResults(fanout: SseFanout): Plugin<GraphQLContext> {
+  const executors = new Map<string, SharedExecutor>();
+  const executorFor = (key: string, args: ExecutionArgs) => {
+    let executor = executors.get(key);
+    if (!executor) {
+      executor = new SharedExecutor(key, args, executors);
+      executors.set(key, executor);
+    }
+    executor.refs += 1;
+    return executor;
+  };
+
+  async function subscribeShared(
+    args: ExecutionArgs & { contextValue: GraphQLContext },
+  ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+    const source = await createSourceEventStream(args);
+    if (!(Symbol.asyncIterator in source)) return source;
+    const key = operationKey(args);
+    const execute = (event: unknown) => executeOnce(event, key, args);
+    const iterator = source[Symbol.asyncIterator]();
+    const res = fanout.responseFor(args.contextValue.request, args.contextValue.res);
+    if (!res || !isPushSource(iterator)) return mapIterator(iterator, execute);
+    return firstThenHandOver(iterator, execute, (rest) =>
+      fanout.adopt(res, rest, () => executorFor(key, args)),
+    );
+  }
+
   return {
     onSubscribe({ setSubscribeFn }) {
       setSubscribeFn(subscribeShared as never);
@@ -31,13 +62,28 @@ export function useSharedSubscriptionResults(): Plugin<GraphQLContext> {
   };
 }
 
-async function subscribeShared(
-  args: ExecutionArgs & { contextValue: GraphQLContext },
-): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
-  const source = await createSourceEventStream(args);
-  if (!(Symbol.asyncIterator in source)) return source;
-  const key = operationKey(args);
-  return mapIterator(source[Symbol.asyncIterator](), (event) => executeOnce(event, key, args));
+/**
+ * Executes one operation for every stream of it on the fast path: their contexts differ in
+ * nothing that changes a result (see operationKey), so the first one's serves them all and the
+ * others' (request, loaders, library state) need not stay alive with their streams.
+ */
+class SharedExecutor implements StreamExecutor<unknown> {
+  refs = 0;
+
+  constructor(
+    private readonly key: string,
+    private readonly args: ExecutionArgs,
+    private readonly registry: Map<string, SharedExecutor>,
+  ) {}
+
+  execute(event: unknown): Result {
+    return executeOnce(event, this.key, this.args);
+  }
+
+  release(): void {
+    this.refs -= 1;
+    if (this.refs === 0) this.registry.delete(this.key);
+  }
 }
 
 function operationKey(args: ExecutionArgs & { contextValue: GraphQLContext }): string {
@@ -67,6 +113,45 @@ function executeOnce(event: unknown, key: string, args: ExecutionArgs): Result {
     results.set(key, result);
   }
   return result;
+}
+
+/**
+ * The first value of `source` mapped, then the end, with the rest of `source` handed over
+ * (unless it ended, or `handOver` declined). The source is no longer this iterator's then, so
+ * a later return() leaves it alone.
+ */
+function firstThenHandOver<T>(
+  source: PushSource<T>,
+  map: (value: T) => Result,
+  handOver: (rest: PushSource<T>) => boolean,
+): AsyncIterableIterator<ExecutionResult> {
+  let state: 'first' | 'rest' | 'handed over' = 'first';
+  const done = { value: undefined, done: true } as const;
+  return {
+    async next() {
+      if (state === 'first') {
+        state = 'rest';
+        const next = await source.next();
+        return next.done ? next : { value: await map(next.value), done: false };
+      }
+      if (state === 'rest') {
+        if (!source.ended && handOver(source)) state = 'handed over';
+        else await source.return?.();
+      }
+      return done;
+    },
+    async return() {
+      if (state !== 'handed over') await source.return?.();
+      return done;
+    },
+    async throw(error?: unknown) {
+      if (state !== 'handed over') await source.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }
 
 /** `source` with `map` applied to each value; return() reaches the source at once. */

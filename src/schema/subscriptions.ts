@@ -1,3 +1,5 @@
+import { notFound } from '../errors.ts';
+import { isJobDeleted } from '../training/progress-feed.ts';
 import type { TrainingProgress } from '../training/progress-stream.ts';
 import { builder } from './builder.ts';
 import { rowId } from './ids.ts';
@@ -33,7 +35,7 @@ builder.subscriptionFields((t) => ({
     type: TrainingProgressRef,
     authScopes: { viewer: true },
     description:
-      'The first update at once with the current state; then one on every change (at most a few per second, every metric point carried once); completes after the job reaches COMPLETED, FAILED or CANCELLED.',
+      'The first update at once with the current state; then one on every change (at most a few per second, every metric point carried once); completes after the job reaches COMPLETED, FAILED or CANCELLED. If the job is deleted, a last result with the error NOT_FOUND, then the end.',
     args: {
       jobId: t.arg.id({ required: true }),
       afterStep: t.arg.int({
@@ -48,6 +50,7 @@ builder.subscriptionFields((t) => ({
         signal: ctx.request.signal,
       }),
     resolve: (update, _args, ctx) => {
+      if (isJobDeleted(update)) throw notFound('training job', update.jobId);
       // Fields beyond the snapshot (metrics histories, history) must see this update's data.
       ctx.loaders.clear();
       return update;

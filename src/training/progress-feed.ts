@@ -23,7 +23,13 @@ export function mergeJobEvents(first: JobEvent, second: JobEvent): JobEvent {
   };
 }
 
-type Sink = (event: JobEvent) => void;
+/** The last thing a job's watchers get: the job was deleted. One object for all of them. */
+export type JobDeleted = { readonly jobId: string; readonly deleted: true };
+
+export const isJobDeleted = (event: JobEvent | JobDeleted): event is JobDeleted =>
+  'deleted' in event;
+
+type Sink = (event: JobEvent | JobDeleted) => void;
 
 type Feed = {
   sinks: Set<Sink>;
@@ -41,6 +47,8 @@ type Feed = {
 export class JobFeeds {
   readonly #feeds = new Map<string, Feed>();
   readonly #intervalMs: number;
+  /** Listens for deletions on `jobs` while any job is watched. */
+  #unsubscribeDeletions: (() => void) | null = null;
 
   constructor(
     private readonly events: AppEvents,
@@ -64,6 +72,11 @@ export class JobFeeds {
       );
       this.#feeds.set(jobId, created);
       feed = created;
+      this.#unsubscribeDeletions ??= this.events.subscribe('jobs', ({ jobId, deleted }) => {
+        if (!deleted || !jobId) return;
+        const gone = this.#feeds.get(jobId);
+        if (gone) this.#deleted(gone, jobId);
+      });
     }
     const attached = feed;
     attached.sinks.add(sink);
@@ -72,6 +85,10 @@ export class JobFeeds {
       attached.unsubscribe();
       if (attached.cooldown) clearTimeout(attached.cooldown);
       this.#feeds.delete(jobId);
+      if (this.#feeds.size === 0) {
+        this.#unsubscribeDeletions?.();
+        this.#unsubscribeDeletions = null;
+      }
     };
   }
 
@@ -83,6 +100,19 @@ export class JobFeeds {
   #receive(feed: Feed, event: JobEvent): void {
     feed.pending = feed.pending ? mergeJobEvents(feed.pending, event) : event;
     if (!feed.cooldown) this.#flush(feed);
+  }
+
+  /** Whatever is pending goes out at once, then the deletion. */
+  #deleted(feed: Feed, jobId: string): void {
+    if (feed.cooldown) clearTimeout(feed.cooldown);
+    feed.cooldown = null;
+    const batch = feed.pending;
+    feed.pending = null;
+    const deleted: JobDeleted = { jobId, deleted: true };
+    for (const sink of [...feed.sinks]) {
+      if (batch) sink(batch);
+      sink(deleted);
+    }
   }
 
   #flush(feed: Feed): void {

@@ -1,11 +1,21 @@
 import type { Db } from '../db/client.ts';
 import type { MetricPointRow, TrainingJobRow } from '../db/schema.ts';
 import { badInput, notFound } from '../errors.ts';
+import type { PushSink, PushSource } from '../events/push-source.ts';
 import type { JobEvent } from '../events/topics.ts';
-import { getJob } from './jobs.ts';
+import { readWatchedJob } from './batched-job-reads.ts';
 import { pointsAfter } from './metrics.ts';
-import { type JobFeeds, mergeJobEvents, newerJob } from './progress-feed.ts';
+import {
+  isJobDeleted,
+  type JobDeleted,
+  type JobFeeds,
+  mergeJobEvents,
+  newerJob,
+} from './progress-feed.ts';
 import { isTerminal } from './transitions.ts';
+
+/** What a watch yields: updates, and, if the job is deleted, that as the last item. */
+export type ProgressItem = TrainingProgress | JobDeleted;
 
 /** One update of a watched job. */
 export type TrainingProgress = {
@@ -43,11 +53,22 @@ export function toProgress({ job, newPoints }: JobEvent, now: number): TrainingP
 }
 
 const shared = new WeakMap<JobEvent, TrainingProgress>();
+const firstEvents = new WeakMap<TrainingJobRow, JobEvent>();
+
+/** The first event of watchers that read the same row and replay nothing: one for all. */
+function sharedFirstEvent(job: TrainingJobRow): JobEvent {
+  let event = firstEvents.get(job);
+  if (!event) {
+    event = { job, newPoints: [] };
+    firstEvents.set(job, event);
+  }
+  return event;
+}
 
 /**
  * One update object per batch, for every watcher that passes the batch on unchanged (all but
- * the slow and the new ones): the GraphQL layer then executes each operation once per update,
- * not once per watcher (see schema/shared-subscription-results.ts).
+ * the slow ones, and new ones that replay points): the GraphQL layer then executes each
+ * operation once per update, not once per watcher (see schema/shared-subscription-results.ts).
  */
 function sharedProgress(event: JobEvent, now: () => number): TrainingProgress {
   let progress = shared.get(event);
@@ -60,7 +81,8 @@ function sharedProgress(event: JobEvent, now: () => number): TrainingProgress {
 
 /**
  * Watches one job: the first update at once with its current state, then one per coalesced
- * batch of its events, ending after the update that shows COMPLETED, FAILED or CANCELLED.
+ * batch of its events, ending after the update that shows COMPLETED, FAILED or CANCELLED, or
+ * with a JobDeleted item once the job is deleted.
  *
  * It listens before it reads, so no event falls between the read and the subscription; points
  * that the first update replayed are not sent again. NOT_FOUND if there is no such job. The
@@ -71,12 +93,12 @@ export async function watchTrainingProgress(
   feeds: JobFeeds,
   jobId: string,
   { afterStep = null, signal, now = Date.now }: WatchOptions = {},
-): Promise<AsyncIterableIterator<TrainingProgress>> {
+): Promise<PushSource<ProgressItem>> {
   if (afterStep !== null && afterStep < 0)
     throw badInput('afterStep', 'afterStep must be 0 or more');
   const stream = new ProgressStream(feeds, jobId, now, signal);
   try {
-    const job = await getJob(db, jobId);
+    const job = await readWatchedJob(db, jobId);
     if (!job) throw notFound('training job', jobId);
     const replay = afterStep === null ? [] : await pointsAfter(db, jobId, afterStep);
     stream.start(
@@ -92,27 +114,36 @@ export async function watchTrainingProgress(
 }
 
 /**
- * A push queue between the job's feed and one consumer. Batches that arrive while the consumer
- * is busy are merged, so a slow client costs one pending batch, not a growing queue.
+ * A push queue between the job's feed and one consumer, pulled (next()) or pushing to a sink.
+ * Batches that arrive while the consumer is busy are merged, so a slow client costs one pending
+ * batch, not a growing queue.
  */
-class ProgressStream implements AsyncIterableIterator<TrainingProgress> {
+class ProgressStream implements PushSource<ProgressItem> {
   #first: JobEvent | null = null;
   #pending: JobEvent | null = null;
+  /** The job was deleted: the last item, after what is pending. */
+  #deleted: JobDeleted | null = null;
   #last: TrainingJobRow | null = null;
   /** Steps up to here were replayed by the first update (null: nothing replayed). */
   #replayedUpTo: number | null = null;
-  #waiting: ((result: IteratorResult<TrainingProgress>) => void) | null = null;
+  #waiting: ((result: IteratorResult<ProgressItem>) => void) | null = null;
   #finished = false;
+  #sink: PushSink<ProgressItem> | null = null;
+  /** The sink is taking an update that it could not take at once. */
+  #busy = false;
   readonly #detach: () => void;
   readonly #onAbort = () => void this.return();
+
+  #signal: AbortSignal | undefined;
 
   constructor(
     feeds: JobFeeds,
     jobId: string,
     private readonly now: () => number,
-    private readonly signal?: AbortSignal,
+    signal?: AbortSignal,
   ) {
     this.#detach = feeds.attach(jobId, (event) => this.#push(event));
+    this.#signal = signal;
     signal?.addEventListener('abort', this.#onAbort, { once: true });
     if (signal?.aborted) this.#finish();
   }
@@ -120,7 +151,7 @@ class ProgressStream implements AsyncIterableIterator<TrainingProgress> {
   start(job: TrainingJobRow, replayedUpTo: number | null, replay: MetricPointRow[]): void {
     if (this.#finished) return;
     this.#replayedUpTo = replayedUpTo;
-    this.#first = { job, newPoints: replay };
+    this.#first = replay.length === 0 ? sharedFirstEvent(job) : { job, newPoints: replay };
     // Events that came while the state was read carried points the replay may hold already.
     if (this.#pending) this.#pending = { ...this.#pending, newPoints: this.#fresh(this.#pending) };
     this.#wake();
@@ -133,18 +164,30 @@ class ProgressStream implements AsyncIterableIterator<TrainingProgress> {
       : newPoints.filter((p) => p.step > upTo);
   }
 
-  #push(event: JobEvent): void {
+  #push(event: JobEvent | JobDeleted): void {
     if (this.#finished) return;
+    if (isJobDeleted(event)) {
+      this.#deleted = event;
+      this.#wake();
+      return;
+    }
     const points = this.#first || this.#last ? this.#fresh(event) : event.newPoints;
     const fresh = points === event.newPoints ? event : { ...event, newPoints: points };
     this.#pending = this.#pending ? mergeJobEvents(this.#pending, fresh) : fresh;
     this.#wake();
   }
 
-  /** The next update, if one is ready. */
-  #take(): TrainingProgress | null {
+  /** The next item, if one is ready. */
+  #take(): ProgressItem | null {
+    if (!this.#first && !this.#last) return null;
     const event = this.#first ?? this.#pending;
-    if (!event || (!this.#first && !this.#last)) return null;
+    if (!event) {
+      const deleted = this.#deleted;
+      if (!deleted) return null;
+      this.#deleted = null;
+      this.#finish();
+      return deleted;
+    }
     if (this.#first) this.#first = null;
     else this.#pending = null;
     const job = this.#last ? newerJob(this.#last, event.job) : event.job;
@@ -157,6 +200,10 @@ class ProgressStream implements AsyncIterableIterator<TrainingProgress> {
   }
 
   #wake(): void {
+    if (this.#sink) {
+      this.#pump(this.#sink);
+      return;
+    }
     if (!this.#waiting) return;
     const update = this.#take();
     if (!update && !this.#finished) return;
@@ -165,15 +212,52 @@ class ProgressStream implements AsyncIterableIterator<TrainingProgress> {
     resolve(update ? { value: update, done: false } : { value: undefined, done: true });
   }
 
+  #pump(sink: PushSink<ProgressItem>): void {
+    while (!this.#busy) {
+      const update = this.#take();
+      if (!update) break;
+      const taking = sink.next(update);
+      if (taking) {
+        this.#busy = true;
+        void taking.then(() => {
+          this.#busy = false;
+          this.#pump(sink);
+        });
+        return;
+      }
+    }
+    if (this.#finished && !this.#busy && this.#sink) {
+      this.#sink = null;
+      sink.end();
+    }
+  }
+
+  get ended(): boolean {
+    return this.#finished && !this.#sink;
+  }
+
+  /** The sink's owner ends the stream with return() now, not the request's signal. */
+  pushTo(sink: PushSink<ProgressItem>): void {
+    this.#forgetSignal();
+    this.#sink = sink;
+    this.#pump(sink);
+  }
+
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
     this.#pending = null;
+    this.#deleted = null;
     this.#detach();
-    this.signal?.removeEventListener('abort', this.#onAbort);
+    this.#forgetSignal();
   }
 
-  next(): Promise<IteratorResult<TrainingProgress>> {
+  #forgetSignal(): void {
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#signal = undefined;
+  }
+
+  next(): Promise<IteratorResult<ProgressItem>> {
     const update = this.#take();
     if (update) return Promise.resolve({ value: update, done: false });
     if (this.#finished) return Promise.resolve({ value: undefined, done: true });
@@ -182,19 +266,19 @@ class ProgressStream implements AsyncIterableIterator<TrainingProgress> {
     });
   }
 
-  return(): Promise<IteratorResult<TrainingProgress>> {
+  return(): Promise<IteratorResult<ProgressItem>> {
     this.#first = null;
     this.#finish();
     this.#wake();
     return Promise.resolve({ value: undefined, done: true });
   }
 
-  throw(error?: unknown): Promise<IteratorResult<TrainingProgress>> {
+  throw(error?: unknown): Promise<IteratorResult<ProgressItem>> {
     void this.return();
     return Promise.reject(error);
   }
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<TrainingProgress> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<ProgressItem> {
     return this;
   }
 }

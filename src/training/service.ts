@@ -41,7 +41,7 @@ export function createTrainingService(
     cancelJob: (id: string) => transition(id, 'cancel'),
     deleteJob: async (id: string) => {
       const deleted = await jobs.deleteJob(db, id);
-      events.publish('jobs', { jobId: deleted });
+      events.publish('jobs', { jobId: deleted, deleted: true });
       return deleted;
     },
     activateModelVersion: async (id: string) => {

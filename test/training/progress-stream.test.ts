@@ -82,7 +82,8 @@ describe('watchTrainingProgress', () => {
     });
     await watched.next();
     const pending = watched.next();
-    expect(events.listenerCount()).toBe(1);
+    // the job's topic, and `jobs` for deletions
+    expect(events.listenerCount()).toBe(2);
     controller.abort();
     expect(await pending).toEqual({ done: true, value: undefined });
     expect(events.listenerCount()).toBe(0);
@@ -93,8 +94,43 @@ describe('watchTrainingProgress', () => {
     const streams = await Promise.all(
       Array.from({ length: 5 }, () => watchTrainingProgress(database.db, feeds, job.id)),
     );
-    expect(events.listenerCount()).toBe(1);
+    // the job's topic, and `jobs` for deletions (one for all jobs)
+    expect(events.listenerCount()).toBe(2);
     for (const stream of streams) await stream.return?.();
+    expect(events.listenerCount()).toBe(0);
+  });
+
+  test('watchers that start together share the read of the job and their first update', async () => {
+    const job = await newJob(database.db);
+    let reads = 0;
+    onQuery = (sql) => {
+      if (sql.includes('from "training_jobs"')) reads += 1;
+    };
+    const streams = await Promise.all(
+      Array.from({ length: 50 }, () => watchTrainingProgress(database.db, feeds, job.id)),
+    );
+    // One read sent at once, one for everyone who asked while it was in flight.
+    expect(reads).toBe(2);
+    const firsts = await Promise.all(streams.map(async (s) => (await s.next()).value));
+    expect(new Set(firsts.slice(1)).size).toBe(1);
+    // A change after a read began reaches its watchers all the same.
+    events.publish(jobTopic(job.id), { job: later(job, 1000), newPoints: [point(job.id, 1)] });
+    for (const stream of streams) {
+      expect((await stream.next()).value.newPoints.map((p: MetricPointRow) => p.step)).toEqual([1]);
+      await stream.return?.();
+    }
+  });
+
+  test('a deleted job: what was pending, then JobDeleted, then the end', async () => {
+    const job = await newJob(database.db);
+    const stream = await watchTrainingProgress(database.db, feeds, job.id);
+    await stream.next();
+    events.publish(jobTopic(job.id), { job: later(job, 1000), newPoints: [point(job.id, 1)] });
+    events.publish('jobs', { jobId: job.id, deleted: true });
+    const last = (await stream.next()).value;
+    expect(last.newPoints.map((p: MetricPointRow) => p.step)).toEqual([1]);
+    expect((await stream.next()).value).toEqual({ jobId: job.id, deleted: true });
+    expect(await stream.next()).toEqual({ done: true, value: undefined });
     expect(events.listenerCount()).toBe(0);
   });
 
