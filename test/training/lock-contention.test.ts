@@ -144,6 +144,11 @@ describe.skipIf(!onPostgres())(
         { trainer: firstTrainer.trainer, leaseMs: 600 },
       );
       stops.push(() => first.stop());
+      // The first runner holds the job (its claim does not touch documents) before the second starts.
+      await waitFor(
+        'the first runner to claim the job',
+        async () => (await jobRow(app.database.db, job.rowId)).leaseOwner === first.owner,
+      );
       const secondTrainer = recordingTrainer();
       const second = startTestRunner(
         { db: other.db, events: new EventBus<AppTopics>() },
