@@ -10,13 +10,18 @@ import {
   type StoredUpload,
   startBatch,
 } from './batches.ts';
-import { cachedRecognitions, cacheRecognition } from './cache.ts';
+import type { RecognitionCache } from './cache.ts';
 import type { OcrLanguage } from './constants.ts';
 import { EngineClosedError, type OcrEngine, type Recognition } from './engine.ts';
 import { completeEvent, progressEvent } from './events.ts';
 import { IMAGE_TYPES } from './image-type.ts';
 
-export type ProcessorDeps = { db: Db; engine: OcrEngine; events: AppEvents };
+export type ProcessorDeps = {
+  db: Db;
+  engine: OcrEngine;
+  events: AppEvents;
+  cache: RecognitionCache;
+};
 
 const NOT_AN_IMAGE = `not an image this service reads (expected ${IMAGE_TYPES.map((t) => t.toUpperCase()).join(', ')})`;
 
@@ -26,7 +31,7 @@ const NOT_AN_IMAGE = `not an image this service reads (expected ${IMAGE_TYPES.ma
  * the images left to read.
  */
 export async function answerAtUpload(
-  { db, engine }: Pick<ProcessorDeps, 'db' | 'engine'>,
+  { engine, cache }: Pick<ProcessorDeps, 'engine' | 'cache'>,
   uploads: readonly StoredUpload[],
   language: OcrLanguage,
   maxPixels: number,
@@ -34,8 +39,7 @@ export async function answerAtUpload(
   const started = performance.now();
   const refusals = uploads.map((upload) => refusal(upload, maxPixels));
   const images = uploads.filter((_, index) => refusals[index] === null);
-  const cached = await cachedRecognitions(
-    db,
+  const cached = await cache.get(
     images.map((upload) => upload.sha256),
     { language, engineVersion: engine.version },
   );
@@ -124,12 +128,12 @@ async function processImage(
  * engine. Null when another server finished the image meanwhile (its bytes went with its result).
  */
 async function readImage(
-  { db, engine }: ProcessorDeps,
+  { db, engine, cache }: ProcessorDeps,
   batch: OcrBatchRow,
   image: PendingImage,
 ): Promise<Omit<Outcome, 'processingTimeMs'> | null> {
   const key = { language: batch.language, engineVersion: engine.version };
-  const cached = (await cachedRecognitions(db, [image.sha256], key)).get(image.sha256);
+  const cached = (await cache.get([image.sha256], key)).get(image.sha256);
   if (cached) return { ...cached, fromCache: true };
   const bytes = await imageBytes(db, batch.id, image.index);
   if (!bytes) return null;
@@ -141,6 +145,6 @@ async function readImage(
     const reason = error instanceof Error ? error.message : String(error);
     return { error: `could not read the image: ${reason}` };
   }
-  await cacheRecognition(db, { ...key, sha256: image.sha256 }, recognition);
+  await cache.put({ ...key, sha256: image.sha256 }, recognition);
   return recognition;
 }

@@ -3,6 +3,7 @@ import { notFound } from '../errors.ts';
 import type { AppEvents } from '../events/topics.ts';
 import type { Logger } from '../logger.ts';
 import * as batches from './batches.ts';
+import { RecognitionCache } from './cache.ts';
 import type { OcrEngine } from './engine.ts';
 import { answerAtUpload, processBatch } from './processor.ts';
 import { checkUploads, parseLanguage, readUpload } from './uploads.ts';
@@ -31,13 +32,14 @@ export function createOcrService({
   maxImageBytes,
   maxImagePixels,
 }: OcrServiceOptions) {
+  const cache = new RecognitionCache(db);
   const running = new Map<string, Promise<void>>();
   let resuming: Promise<void> | undefined;
   let closing = false;
 
   const process = (batchId: string) => {
     if (closing || running.has(batchId)) return;
-    const run = processBatch({ db, engine, events }, batchId, () => closing)
+    const run = processBatch({ db, engine, events, cache }, batchId, () => closing)
       .catch((error: unknown) => {
         logger.error({ err: error, batchId }, 'OCR batch stopped; the next start resumes it');
       })
@@ -50,7 +52,7 @@ export function createOcrService({
       const lang = parseLanguage(language);
       checkUploads(files, maxImageBytes);
       const uploads = await Promise.all(files.map(readUpload));
-      const outcomes = await answerAtUpload({ db, engine }, uploads, lang, maxImagePixels);
+      const outcomes = await answerAtUpload({ engine, cache }, uploads, lang, maxImagePixels);
       const batch = await batches.insertBatch(db, lang, uploads, outcomes);
       if (batch.status !== 'COMPLETED') process(batch.id);
       return batch;
