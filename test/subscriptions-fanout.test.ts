@@ -4,7 +4,13 @@ import { encodeGlobalID } from '../src/schema/ids.ts';
 import { ADMIN_TOKEN, createTestApp, type TestApp, VIEWER_TOKEN } from './support/app.ts';
 import { newJob } from './support/fixtures.ts';
 import { FakeRunner } from './support/runner.ts';
-import { PROGRESS_SUBSCRIPTION, type ProgressEvent, sseBlocks, sseClient } from './support/sse.ts';
+import {
+  EVENT_STREAM_HEADERS,
+  PROGRESS_SUBSCRIPTION,
+  type ProgressEvent,
+  sseBlocks,
+  sseClient,
+} from './support/sse.ts';
 
 let app: TestApp;
 let runner: FakeRunner;
@@ -91,11 +97,7 @@ test('1,000 subscribe/abort cycles leave no listener behind', { timeout: 300_000
       app.yoga.fetch(`http://test${path}`, {
         method: 'POST',
         signal: controller.signal,
-        headers: {
-          accept: 'text/event-stream',
-          'content-type': 'application/json',
-          authorization: `Bearer ${ADMIN_TOKEN}`,
-        },
+        headers: EVENT_STREAM_HEADERS,
         body,
       }),
     );

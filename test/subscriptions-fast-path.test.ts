@@ -1,12 +1,20 @@
 import { connect } from 'node:net';
-import type { Client, ExecutionResult } from 'graphql-sse';
+import type { Client } from 'graphql-sse';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { encodeGlobalID } from '../src/schema/ids.ts';
 import { ADMIN_TOKEN, createTestApp, ok, type TestApp } from './support/app.ts';
-import { newJob } from './support/fixtures.ts';
+import { newJob, pointRows } from './support/fixtures.ts';
 import { type ServedApp, serveApp } from './support/http.ts';
 import { FakeRunner } from './support/runner.ts';
-import { PROGRESS_SUBSCRIPTION, type ProgressEvent, sseBlocks, sseClient } from './support/sse.ts';
+import {
+  EVENT_STREAM_HEADERS,
+  nextUpdate,
+  PROGRESS_SUBSCRIPTION,
+  type ProgressEvent,
+  type ProgressUpdate,
+  sseBlocks,
+  sseClient,
+} from './support/sse.ts';
 
 // Over real HTTP, streams of their own leave yoga and graphql-sse after the first update
 // (src/http/sse-fanout.ts); these tests follow them past that point.
@@ -28,8 +36,6 @@ afterEach(async () => {
 });
 
 const gid = (id: string) => encodeGlobalID('TrainingJob', id);
-type Update = ProgressEvent['trainingProgress'];
-type Result = ExecutionResult<ProgressEvent, unknown>;
 
 describe.each([{ singleConnection: false }, { singleConnection: true }])(
   'graphql-sse over HTTP, singleConnection: $singleConnection',
@@ -38,12 +44,6 @@ describe.each([{ singleConnection: false }, { singleConnection: true }])(
       const client = sseClient({ url: `${served.origin}/graphql/stream`, singleConnection });
       clients.push(client);
       return client.iterate<ProgressEvent>({ query: PROGRESS_SUBSCRIPTION, variables });
-    };
-    const nextUpdate = async (events: AsyncIterator<Result>): Promise<Update> => {
-      const { value, done } = await events.next();
-      if (done) throw new Error('the stream ended');
-      if (!value.data) throw new Error(`GraphQL errors: ${JSON.stringify(value.errors)}`);
-      return value.data.trainingProgress;
     };
 
     test('replay, every point once across the hand-over, the final state and the end', async () => {
@@ -54,7 +54,7 @@ describe.each([{ singleConnection: false }, { singleConnection: true }])(
       expect(first.newPoints.map((p) => p.step)).toEqual([2, 3]);
       await vi.waitFor(() => expect(app.fanout.size).toBe(singleConnection ? 0 : 1));
 
-      const updates: Update[] = [];
+      const updates: ProgressUpdate[] = [];
       await runner.step(job.id, 2);
       await runner.transition(job.id, 'cancel');
       for (;;) {
@@ -75,11 +75,7 @@ async function openStream(path: string, jobId: string, query = PROGRESS_SUBSCRIP
   const response = await fetch(`${served.origin}${path}`, {
     method: 'POST',
     signal: controller.signal,
-    headers: {
-      accept: 'text/event-stream',
-      'content-type': 'application/json',
-      authorization: `Bearer ${ADMIN_TOKEN}`,
-    },
+    headers: EVENT_STREAM_HEADERS,
     body: JSON.stringify({ query, variables: { jobId } }),
   });
   return { response, blocks: sseBlocks(response), close: () => controller.abort() };
@@ -226,15 +222,7 @@ test('a client that stops reading is cut once its backlog passes the limit', asy
   await vi.waitFor(() => expect(app.fanout.size).toBe(1));
   socket.pause();
   // Megabytes in one update: more than the socket buffers on both sides take.
-  const newPoints = Array.from({ length: 50_000 }, (_, i) => ({
-    jobId: job.id,
-    step: i + 1,
-    epoch: 1,
-    loss: 1 / (i + 1),
-    valLoss: null,
-    learningRate: 0.0001,
-    recordedAt: new Date(),
-  }));
+  const newPoints = pointRows(job.id, 50_000);
   runner.publish({ job: { ...job, updatedAt: new Date(Date.now() + 1000) }, newPoints });
   await vi.waitFor(() => {
     expect(app.fanout.size).toBe(0);

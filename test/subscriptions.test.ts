@@ -1,10 +1,19 @@
-import type { Client, ExecutionResult } from 'graphql-sse';
+import type { Client } from 'graphql-sse';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { encodeGlobalID } from '../src/schema/ids.ts';
-import { ADMIN_TOKEN, createTestApp, ok, type TestApp, VIEWER_TOKEN } from './support/app.ts';
+import { createTestApp, ok, type TestApp, VIEWER_TOKEN } from './support/app.ts';
 import { addPoints, newJob } from './support/fixtures.ts';
 import { FakeRunner } from './support/runner.ts';
-import { PROGRESS_SUBSCRIPTION, type ProgressEvent, sseBlocks, sseClient } from './support/sse.ts';
+import {
+  EVENT_STREAM_HEADERS,
+  nextUpdate,
+  PROGRESS_SUBSCRIPTION,
+  type ProgressEvent,
+  type ProgressResult,
+  type ProgressUpdate,
+  sseBlocks,
+  sseClient,
+} from './support/sse.ts';
 
 let app: TestApp;
 let runner: FakeRunner;
@@ -22,8 +31,6 @@ afterEach(async () => {
 });
 
 const gid = (id: string) => encodeGlobalID('TrainingJob', id);
-type Update = ProgressEvent['trainingProgress'];
-type Result = ExecutionResult<ProgressEvent, unknown>;
 
 describe.each([{ singleConnection: false }, { singleConnection: true }])(
   'trainingProgress over graphql-sse, singleConnection: $singleConnection',
@@ -33,15 +40,9 @@ describe.each([{ singleConnection: false }, { singleConnection: true }])(
       clients.push(client);
       return client.iterate<ProgressEvent>({ query: PROGRESS_SUBSCRIPTION, variables });
     };
-    const nextUpdate = async (events: AsyncIterator<Result>): Promise<Update> => {
-      const { value, done } = await events.next();
-      if (done) throw new Error('the stream ended');
-      if (!value.data) throw new Error(`GraphQL errors: ${JSON.stringify(value.errors)}`);
-      return value.data.trainingProgress;
-    };
     /** Updates until (and with) the first one that shows `status`. */
-    const until = async (events: AsyncIterator<Result>, status: string) => {
-      const updates: Update[] = [];
+    const until = async (events: AsyncIterator<ProgressResult>, status: string) => {
+      const updates: ProgressUpdate[] = [];
       for (;;) {
         const update = await nextUpdate(events);
         updates.push(update);
@@ -157,7 +158,7 @@ describe.each([{ singleConnection: false }, { singleConnection: true }])(
       const job = await newJob(app.database.db);
       const codeOf = async (variables: Record<string, unknown>, token?: string | null) => {
         const { value } = await subscribe(variables, token).next();
-        return (value as Result).errors?.map((e) => e.extensions.code);
+        return (value as ProgressResult).errors?.map((e) => e.extensions.code);
       };
       expect(await codeOf({ jobId: gid('00000000-0000-4000-8000-000000000000') })).toEqual([
         'NOT_FOUND',
@@ -201,11 +202,7 @@ describe("yoga's own SSE on /graphql", () => {
     const job = await newJob(app.database.db);
     const response = await app.yoga.fetch('http://test/graphql', {
       method: 'POST',
-      headers: {
-        accept: 'text/event-stream',
-        'content-type': 'application/json',
-        authorization: `Bearer ${ADMIN_TOKEN}`,
-      },
+      headers: EVENT_STREAM_HEADERS,
       body: JSON.stringify({ query: PROGRESS_SUBSCRIPTION, variables: { jobId: gid(job.id) } }),
     });
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
@@ -226,11 +223,7 @@ describe('keep-alive', () => {
     const job = await newJob(app.database.db);
     const response = await app.yoga.fetch('http://test/graphql/stream', {
       method: 'POST',
-      headers: {
-        accept: 'text/event-stream',
-        'content-type': 'application/json',
-        authorization: `Bearer ${ADMIN_TOKEN}`,
-      },
+      headers: EVENT_STREAM_HEADERS,
       body: JSON.stringify({ query: PROGRESS_SUBSCRIPTION, variables: { jobId: gid(job.id) } }),
     });
     expect(response.headers.get('x-accel-buffering')).toBe('no');

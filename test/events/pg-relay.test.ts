@@ -1,13 +1,12 @@
 import { pino } from 'pino';
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import { type Database, openDatabase } from '../../src/db/client.ts';
-import type { MetricPointRow } from '../../src/db/schema.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import { startPgRelay } from '../../src/events/pg-relay.ts';
 import { type AppTopics, type JobEvent, jobTopic } from '../../src/events/topics.ts';
 import { getJob } from '../../src/training/jobs.ts';
 import { createTestDatabase, onPostgres, type TestDatabase } from '../support/databases.ts';
-import { newJob } from '../support/fixtures.ts';
+import { newJob, pointRows } from '../support/fixtures.ts';
 
 // Two event buses on two connection pools to one database stand for two processes; the
 // two-process test in cross-process.test.ts runs real servers.
@@ -42,15 +41,7 @@ test.skipIf(!onPostgres())(
     const a = await relayed(database);
     const b = await relayed(other);
     const job = await newJob(database.db);
-    const points: MetricPointRow[] = Array.from({ length: 400 }, (_, i) => ({
-      jobId: job.id,
-      step: i + 1,
-      epoch: 1,
-      loss: 1 / (i + 1),
-      valLoss: null,
-      learningRate: 0.0001,
-      recordedAt: new Date(),
-    }));
+    const points = pointRows(job.id, 400);
 
     const onA: JobEvent[] = [];
     const onB: JobEvent[] = [];

@@ -1,5 +1,10 @@
 import type { Db } from '../../src/db/client.ts';
-import { metricPoints, modelVersions, type TrainingJobRow } from '../../src/db/schema.ts';
+import {
+  type MetricPointRow,
+  metricPoints,
+  modelVersions,
+  type TrainingJobRow,
+} from '../../src/db/schema.ts';
 import { createJob, transitionJob } from '../../src/training/jobs.ts';
 import type { TransitionAction } from '../../src/training/transitions.ts';
 
@@ -23,18 +28,21 @@ export async function advance(db: Db, job: TrainingJobRow, ...actions: Transitio
   return row;
 }
 
+/** Steps 1..count of a job, an evaluation (valLoss) every `evalEvery` steps. */
+export const pointRows = (jobId: string, count: number, evalEvery = 10): MetricPointRow[] =>
+  Array.from({ length: count }, (_, i) => ({
+    jobId,
+    step: i + 1,
+    epoch: Math.floor(i / evalEvery) + 1,
+    loss: 1 / (i + 1),
+    valLoss: (i + 1) % evalEvery === 0 ? 1.1 / (i + 1) : null,
+    learningRate: 0.0001,
+    recordedAt: new Date(),
+  }));
+
 export async function addPoints(db: Db, jobId: string, count: number, evalEvery = 10) {
   if (count === 0) return;
-  await db.insert(metricPoints).values(
-    Array.from({ length: count }, (_, i) => ({
-      jobId,
-      step: i + 1,
-      epoch: Math.floor(i / evalEvery) + 1,
-      loss: 1 / (i + 1),
-      valLoss: (i + 1) % evalEvery === 0 ? 1.1 / (i + 1) : null,
-      learningRate: 0.0001,
-    })),
-  );
+  await db.insert(metricPoints).values(pointRows(jobId, count, evalEvery));
 }
 
 /** A model version as the runner records it on completion. */

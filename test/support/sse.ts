@@ -1,4 +1,4 @@
-import { type Client, createClient } from 'graphql-sse';
+import { type Client, createClient, type ExecutionResult } from 'graphql-sse';
 import { ADMIN_TOKEN } from './app.ts';
 
 export const PROGRESS_SUBSCRIPTION = `subscription Progress($jobId: ID!, $afterStep: Int) {
@@ -17,6 +17,24 @@ export type ProgressEvent = {
     estimatedRemainingMs: number | null;
     newPoints: { step: number; loss: number | null; timestamp: string }[];
   };
+};
+
+export type ProgressUpdate = ProgressEvent['trainingProgress'];
+export type ProgressResult = ExecutionResult<ProgressEvent, unknown>;
+
+/** The next update of a trainingProgress stream; throws if the stream ended or gave errors. */
+export async function nextUpdate(events: AsyncIterator<ProgressResult>): Promise<ProgressUpdate> {
+  const { value, done } = await events.next();
+  if (done) throw new Error('the stream ended');
+  if (!value.data) throw new Error(`GraphQL errors: ${JSON.stringify(value.errors)}`);
+  return value.data.trainingProgress;
+}
+
+/** Request headers of an admin's event stream (a POSTed GraphQL operation). */
+export const EVENT_STREAM_HEADERS = {
+  accept: 'text/event-stream',
+  'content-type': 'application/json',
+  authorization: `Bearer ${ADMIN_TOKEN}`,
 };
 
 /** A graphql-sse client for tests: no retries, the admin token unless told otherwise. */
