@@ -75,7 +75,7 @@ const byteaFromHex = (text: string) => Buffer.from(text.slice(2), 'hex');
  * ACK, about 40 ms each time. libpq turns it off too. A custom socket replaces postgres.js's
  * choice among several hosts, so a multi-host URL (failover) keeps postgres.js's own sockets.
  */
-function withoutDelay(url: string) {
+export function withoutDelay(url: string) {
   const hosts = url.match(/^[^:]+:\/\/(?:[^@/]*@)?([^/?]*)/)?.[1] ?? '';
   if (hosts.includes(',')) return {};
   return {
