@@ -33,6 +33,7 @@ export type AppSettings = Pick<
   | 'production'
   | 'responseCacheTtlMs'
   | 'sseKeepAliveMs'
+  | 'sseFastPath'
   | 'progressMaxEventsPerSecond'
   | 'ocrWorkers'
   | 'ocrMaxImageBytes'
@@ -127,7 +128,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
       useTrainingResponseCache(events, tokens, settings.responseCacheTtlMs),
       useGraphQLSSE({ endpoint: '/graphql/stream' }),
       useSubscriptionErrorResults(),
-      useSharedSubscriptionResults(fanout),
+      useSharedSubscriptionResults(settings.sseFastPath ? fanout : null),
       useEventStreams({ keepAliveMs: settings.sseKeepAliveMs }),
       // yoga.dispose() (server shutdown, tests) stops OCR processing and its workers
       { onDispose: () => ocr.close() },

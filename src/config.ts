@@ -51,6 +51,7 @@ const envSchema = z.object({
   OCR_MAX_IMAGE_BYTES: z.coerce.number().int().positive().default(DEFAULT_MAX_IMAGE_BYTES),
   OCR_MAX_IMAGE_PIXELS: z.coerce.number().int().positive().default(DEFAULT_MAX_IMAGE_PIXELS),
   SSE_KEEPALIVE_MS: z.coerce.number().int().min(100).default(12_000),
+  SSE_FAST_PATH: bool(true),
   PROGRESS_MAX_EVENTS_PER_SECOND: z.coerce.number().positive().max(1000).default(4),
 });
 
@@ -74,6 +75,8 @@ export type AppConfig = {
   ocrMaxImageBytes: number;
   ocrMaxImagePixels: number;
   sseKeepAliveMs: number;
+  /** Whether single-operation event streams leave the libraries after their first update (http/sse-fanout.ts). */
+  sseFastPath: boolean;
   progressMaxEventsPerSecond: number;
 };
 
@@ -159,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ocrMaxImageBytes: e.OCR_MAX_IMAGE_BYTES,
     ocrMaxImagePixels: e.OCR_MAX_IMAGE_PIXELS,
     sseKeepAliveMs: e.SSE_KEEPALIVE_MS,
+    sseFastPath: e.SSE_FAST_PATH,
     progressMaxEventsPerSecond: e.PROGRESS_MAX_EVENTS_PER_SECOND,
   };
 }

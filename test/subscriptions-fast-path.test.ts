@@ -1,8 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import path from 'node:path';
 import type { Client } from 'graphql-sse';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { HAND_OVER_VERIFIED_WITH } from '../src/http/sse-fanout.ts';
 import { encodeGlobalID } from '../src/schema/ids.ts';
-import { ADMIN_TOKEN, createTestApp, ok, type TestApp } from './support/app.ts';
+import { ADMIN_TOKEN, createTestApp, ok, type TestApp, testSettings } from './support/app.ts';
+import { repoRoot } from './support/databases.ts';
 import { newJob, pointRows } from './support/fixtures.ts';
 import { type ServedApp, serveApp } from './support/http.ts';
 import { FakeRunner } from './support/runner.ts';
@@ -17,7 +21,11 @@ import {
 } from './support/sse.ts';
 
 // Over real HTTP, streams of their own leave yoga and graphql-sse after the first update
-// (src/http/sse-fanout.ts); these tests follow them past that point.
+// (src/http/sse-fanout.ts); these tests follow them past that point. CI runs them again with
+// SSE_FAST_PATH=false: then every stream stays with the libraries and must behave the same.
+const fastPath = testSettings().sseFastPath;
+/** Streams on the fast path when `n` streams of their own are open. */
+const handedOver = (n: number) => (fastPath ? n : 0);
 
 let app: TestApp;
 let served: ServedApp;
@@ -52,7 +60,7 @@ describe.each([{ singleConnection: false }, { singleConnection: true }])(
       const events = subscribe({ jobId: gid(job.id), afterStep: 1 });
       const first = await nextUpdate(events);
       expect(first.newPoints.map((p) => p.step)).toEqual([2, 3]);
-      await vi.waitFor(() => expect(app.fanout.size).toBe(singleConnection ? 0 : 1));
+      await vi.waitFor(() => expect(app.fanout.size).toBe(handedOver(singleConnection ? 0 : 1)));
 
       const updates: ProgressUpdate[] = [];
       await runner.step(job.id, 2);
@@ -97,7 +105,7 @@ describe.each(['/graphql/stream', '/graphql'])('a stream of its own on %s', (pat
     const listeners = app.events.listenerCount();
     const { blocks } = await openStream(path, gid(job.id));
     expect((await nextResult(blocks)).data.trainingProgress.job.status).toBe('TRAINING');
-    await vi.waitFor(() => expect(app.fanout.size).toBe(1));
+    await vi.waitFor(() => expect(app.fanout.size).toBe(handedOver(1)));
 
     await runner.step(job.id, 2);
     const second = await nextResult(blocks);
@@ -117,7 +125,7 @@ describe.each(['/graphql/stream', '/graphql'])('a stream of its own on %s', (pat
     const job = await newJob(app.database.db);
     const streams = [await openStream(path, gid(job.id)), await openStream(path, gid(job.id))];
     for (const { blocks } of streams) await nextResult(blocks);
-    await vi.waitFor(() => expect(app.fanout.size).toBe(2));
+    await vi.waitFor(() => expect(app.fanout.size).toBe(handedOver(2)));
     ok(await app.gql(`mutation($id: ID!) { deleteTrainingJob(id: $id) }`, { id: gid(job.id) }));
     for (const { blocks } of streams) {
       expect(await nextResult(blocks)).toEqual({
@@ -137,33 +145,36 @@ describe.each(['/graphql/stream', '/graphql'])('a stream of its own on %s', (pat
   });
 });
 
-test('subscribers of one operation share one serialization per event', async () => {
-  const job = await runner.start((await newJob(app.database.db)).id);
-  const other = `subscription($jobId: ID!) { trainingProgress(jobId: $jobId) { newPoints { step } } }`;
-  const streams = await Promise.all([
-    ...Array.from({ length: 100 }, () => openStream('/graphql/stream', gid(job.id))),
-    ...Array.from({ length: 20 }, () => openStream('/graphql', gid(job.id), other)),
-  ]);
-  await Promise.all(streams.map(({ blocks }) => nextResult(blocks)));
-  await vi.waitFor(() => expect(app.fanout.size).toBe(120));
-
-  const stringify = vi.spyOn(JSON, 'stringify');
-  const event = await runner.record(job.id, 3);
-  runner.publish(event);
-  const results = await Promise.all(streams.map(({ blocks }) => nextResult(blocks)));
-  const serialized = stringify.mock.calls.filter(
-    ([value]) => (value as { data?: unknown } | null)?.data !== undefined,
-  );
-  stringify.mockRestore();
-  expect(serialized).toHaveLength(2);
-  for (const result of results) {
-    expect(result.data.trainingProgress.newPoints.map((p: { step: number }) => p.step)).toEqual([
-      1, 2, 3,
+test.skipIf(!fastPath)(
+  'subscribers of one operation share one serialization per event',
+  async () => {
+    const job = await runner.start((await newJob(app.database.db)).id);
+    const other = `subscription($jobId: ID!) { trainingProgress(jobId: $jobId) { newPoints { step } } }`;
+    const streams = await Promise.all([
+      ...Array.from({ length: 100 }, () => openStream('/graphql/stream', gid(job.id))),
+      ...Array.from({ length: 20 }, () => openStream('/graphql', gid(job.id), other)),
     ]);
-  }
-  for (const { close } of streams) close();
-  await vi.waitFor(() => expect(app.fanout.size).toBe(0));
-});
+    await Promise.all(streams.map(({ blocks }) => nextResult(blocks)));
+    await vi.waitFor(() => expect(app.fanout.size).toBe(handedOver(120)));
+
+    const stringify = vi.spyOn(JSON, 'stringify');
+    const event = await runner.record(job.id, 3);
+    runner.publish(event);
+    const results = await Promise.all(streams.map(({ blocks }) => nextResult(blocks)));
+    const serialized = stringify.mock.calls.filter(
+      ([value]) => (value as { data?: unknown } | null)?.data !== undefined,
+    );
+    stringify.mockRestore();
+    expect(serialized).toHaveLength(2);
+    for (const result of results) {
+      expect(result.data.trainingProgress.newPoints.map((p: { step: number }) => p.step)).toEqual([
+        1, 2, 3,
+      ]);
+    }
+    for (const { close } of streams) close();
+    await vi.waitFor(() => expect(app.fanout.size).toBe(0));
+  },
+);
 
 test('fields beyond the snapshot are read afresh for every update', async () => {
   const job = await runner.start((await newJob(app.database.db)).id);
@@ -173,7 +184,7 @@ test('fields beyond the snapshot are read afresh for every update', async () => 
     `subscription($jobId: ID!) { trainingProgress(jobId: $jobId) { job { metrics { lossHistory } } } }`,
   );
   await nextResult(blocks);
-  await vi.waitFor(() => expect(app.fanout.size).toBe(1));
+  await vi.waitFor(() => expect(app.fanout.size).toBe(handedOver(1)));
   await runner.step(job.id, 2);
   expect((await nextResult(blocks)).data.trainingProgress.job.metrics.lossHistory).toEqual([
     1,
@@ -219,7 +230,18 @@ test('a client that stops reading is cut once its backlog passes the limit', asy
   socket.write(
     `POST /graphql/stream HTTP/1.1\r\nhost: test\r\naccept: text/event-stream\r\ncontent-type: application/json\r\nauthorization: Bearer ${ADMIN_TOKEN}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
-  await vi.waitFor(() => expect(app.fanout.size).toBe(1));
+  // The first update has arrived: the stream is subscribed (and handed over, on the fast path).
+  let received = '';
+  await new Promise<void>((resolve) => {
+    const onData = (chunk: Buffer) => {
+      received += chunk.toString();
+      if (!received.includes('event: next')) return;
+      socket.off('data', onData);
+      resolve();
+    };
+    socket.on('data', onData);
+  });
+  await vi.waitFor(() => expect(app.fanout.size).toBe(handedOver(1)));
   socket.pause();
   // Megabytes in one update: more than the socket buffers on both sides take.
   const newPoints = pointRows(job.id, 50_000);
@@ -231,7 +253,7 @@ test('a client that stops reading is cut once its backlog passes the limit', asy
   socket.destroy();
 });
 
-test('a quiet stream on the fast path gets pings within SSE_KEEPALIVE_MS', async () => {
+test('a quiet stream gets pings within SSE_KEEPALIVE_MS', async () => {
   await served.close();
   await app.close();
   app = await createTestApp({ sseKeepAliveMs: 200 });
@@ -239,7 +261,7 @@ test('a quiet stream on the fast path gets pings within SSE_KEEPALIVE_MS', async
   const job = await newJob(app.database.db);
   const { blocks } = await openStream('/graphql/stream', gid(job.id));
   await nextResult(blocks);
-  await vi.waitFor(() => expect(app.fanout.size).toBe(1));
+  await vi.waitFor(() => expect(app.fanout.size).toBe(handedOver(1)));
   const started = Date.now();
   const pings: number[] = [];
   while (pings.length < 3) {
@@ -248,4 +270,32 @@ test('a quiet stream on the fast path gets pings within SSE_KEEPALIVE_MS', async
   }
   // Every 100–200 ms when idle; lenient for a loaded machine.
   expect(pings.at(-1)).toBeLessThan(3000);
+});
+
+test('SSE_FAST_PATH=false keeps every stream with the libraries', async () => {
+  await served.close();
+  await app.close();
+  app = await createTestApp({ settings: testSettings({ SSE_FAST_PATH: 'false' }) });
+  served = await serveApp(app);
+  runner = new FakeRunner(app.database.db, app.events);
+  const job = await runner.start((await newJob(app.database.db)).id);
+  const { blocks } = await openStream('/graphql/stream', gid(job.id));
+  await nextResult(blocks);
+  await runner.step(job.id, 2);
+  const second = await nextResult(blocks);
+  expect(second.data.trainingProgress.newPoints.map((p: { step: number }) => p.step)).toEqual([
+    1, 2,
+  ]);
+  expect(app.fanout.size).toBe(0);
+});
+
+test('the installed libraries are the versions the hand-over was verified with', () => {
+  const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
+  for (const [name, version] of Object.entries(HAND_OVER_VERIFIED_WITH)) {
+    const installed = JSON.parse(
+      readFileSync(path.join(repoRoot, 'node_modules', name, 'package.json'), 'utf8'),
+    );
+    expect({ name, version: installed.version }).toEqual({ name, version });
+    expect({ name, pinned: manifest.dependencies[name] }).toEqual({ name, pinned: version });
+  }
 });

@@ -9,6 +9,18 @@ import { sseNextMessage } from './sse-messages.ts';
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
 
+/**
+ * The versions whose stream handling the hand-over below relies on (how they write an update, a
+ * completion, and what they hang on the request and response). package.json pins them; a test
+ * compares the installed ones, so an upgrade means re-checking the fast path against it first.
+ */
+export const HAND_OVER_VERIFIED_WITH = {
+  'graphql-yoga': '5.24.1',
+  '@whatwg-node/server': '0.11.0',
+  'graphql-sse': '2.6.1',
+  '@graphql-yoga/plugin-graphql-sse': '3.24.1',
+} as const;
+
 /** Executes the operation of a stream on each update; released when the stream ends. */
 export type StreamExecutor<T> = { execute(value: T): Result; release(): void };
 

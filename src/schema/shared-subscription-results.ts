@@ -26,9 +26,10 @@ const resultsByEvent = new WeakMap<object, Map<string, Result>>();
  * shared, so nothing may mutate them (plugins that change results return new objects).
  *
  * A stream of its own served by node:http goes on the fast path after its first update: the
- * source pushes to the response directly (see http/sse-fanout.ts).
+ * source pushes to the response directly (see http/sse-fanout.ts); without a fan-out
+ * (SSE_FAST_PATH=false) every stream stays with the libraries.
  */
-export function useSharedSubscriptionResults(fanout: SseFanout): Plugin<GraphQLContext> {
+export function useSharedSubscriptionResults(fanout: SseFanout | null): Plugin<GraphQLContext> {
   const executors = new Map<string, SharedExecutor>();
   const executorFor = (key: string, args: ExecutionArgs) => {
     let executor = executors.get(key);
@@ -48,8 +49,8 @@ export function useSharedSubscriptionResults(fanout: SseFanout): Plugin<GraphQLC
     const key = operationKey(args);
     const execute = (event: unknown) => executeOnce(event, key, args);
     const iterator = source[Symbol.asyncIterator]();
-    const res = fanout.responseFor(args.contextValue.request, args.contextValue.res);
-    if (!res || !isPushSource(iterator)) return mapIterator(iterator, execute);
+    const res = fanout?.responseFor(args.contextValue.request, args.contextValue.res);
+    if (!fanout || !res || !isPushSource(iterator)) return mapIterator(iterator, execute);
     return firstThenHandOver(iterator, execute, (rest) =>
       fanout.adopt(res, rest, () => executorFor(key, args)),
     );

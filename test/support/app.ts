@@ -52,7 +52,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
         { token: ADMIN_TOKEN, role: 'admin' },
         { token: VIEWER_TOKEN, role: 'viewer' },
       ]);
-  const base = options.settings ?? loadConfig({ OCR_WORKERS: '1' });
+  const base = options.settings ?? testSettings();
   const settings: AppSettings = {
     ...base,
     ocrWorkers: options.ocr?.workers ?? base.ocrWorkers,
@@ -84,6 +84,13 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     },
   };
 }
+
+/**
+ * The environment's defaults with one OCR worker; SSE_FAST_PATH is taken from the environment,
+ * so that CI runs the subscription tests on both paths.
+ */
+export const testSettings = (env: NodeJS.ProcessEnv = {}) =>
+  loadConfig({ OCR_WORKERS: '1', SSE_FAST_PATH: process.env.SSE_FAST_PATH, ...env });
 
 /** The data of a result that must have no errors. */
 export function ok<T>(result: GqlResult<T>): T {
