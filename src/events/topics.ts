@@ -15,13 +15,13 @@ export type JobEvent = { job: TrainingJobRow; newPoints: MetricPointRow[] };
 export type AppTopics = {
   /** A job was created, changed status or was deleted (`deleted`: its watchers end). */
   jobs: { jobId: string; deleted?: true };
-  /** A running job's progress was stored (steps, losses, rates, estimates); its status is the same. */
+  /** A running job's progress was stored (steps, losses, estimates); its status is the same. */
   jobProgress: { jobId: string };
   /** A model version was recorded, activated or deleted. */
   models: { versionId: string };
   /** Documents were stored. */
   documents: { added: number };
-  /** Events may have been lost (the relay reconnected): what a listener derived from them may be stale. */
+  /** Events may have been lost (the relay reconnected): what was derived from them may be stale. */
   resync: Record<string, never>;
   [job: `job:${string}`]: JobEvent;
   /** Progress of one OCR batch, then its completion. */
@@ -34,7 +34,7 @@ export const jobTopic = (jobId: string) => `job:${jobId}` as const;
 
 export const ocrTopic = (batchId: string) => `ocr:${batchId}` as const;
 
-/** Tells subscribers of the job and everyone watching all jobs that a job was created or changed status. */
+/** Tells subscribers of the job and everyone watching all jobs that it was created or changed status. */
 export function announceJob(
   events: AppEvents,
   job: TrainingJobRow,

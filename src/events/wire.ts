@@ -5,9 +5,10 @@ import type { AppTopics, JobEvent } from './topics.ts';
 /**
  * How events travel between processes as NOTIFY payloads (text, under 8000 bytes):
  * `{"o": origin, "t": topic, ...}` with, for `job:<id>`, the job row in `j` and the new points as
- * compact tuples in `n`, and for every other topic its payload as JSON in `p`. An event too large for one
- * payload is split: every part carries the row and some of the points, so each part is a whole
- * JobEvent. A row too large on its own (a long errorMessage) is left out; receivers read it.
+ * compact tuples in `n`, and for every other topic its payload as JSON in `p`. A job event too
+ * large for one payload is split: every part carries the row and some of the points, so each part
+ * is a whole JobEvent. A row too large on its own (a long errorMessage) is left out; receivers
+ * read it.
  */
 export const MAX_PAYLOAD_BYTES = 7999;
 

@@ -70,7 +70,7 @@ export function createRunner(options: RunnerOptions) {
       });
   };
 
-  // A job created or resumed here or elsewhere is worth a look at once; progress never frees a slot.
+  // A job created or resumed (here or elsewhere) is worth a look at once; progress frees no slot.
   const unsubscribers = [
     options.events.subscribe('jobs', () => fill()),
     options.events.subscribe('resync', () => fill()),
