@@ -34,7 +34,7 @@ export const jobTopic = (jobId: string) => `job:${jobId}` as const;
 
 export const ocrTopic = (batchId: string) => `ocr:${batchId}` as const;
 
-/** Tells subscribers of the job and everyone watching all jobs that it was created or changed status. */
+/** Tells the job's watchers and the `jobs` listeners that it was created or changed status. */
 export function announceJob(
   events: AppEvents,
   job: TrainingJobRow,
