@@ -7,6 +7,7 @@ import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { authenticate } from './auth/context.ts';
 import type { TokenStore } from './auth/tokens.ts';
 import { type AppConfig, loadConfig } from './config.ts';
+import { createDatasetService } from './dataset/service.ts';
 import type { Database } from './db/client.ts';
 import { EventBus } from './events/bus.ts';
 import type { AppTopics } from './events/topics.ts';
@@ -73,6 +74,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
   const training = createTrainingService(database.db, events, {
     progressMaxEventsPerSecond: settings.progressMaxEventsPerSecond,
   });
+  const dataset = createDatasetService(database.db, events);
   const ocr = createOcrService({
     db: database.db,
     events,
@@ -115,6 +117,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
       auth: authenticate(request, tokens),
       db: database.db,
       training,
+      dataset,
       ocr,
       loaders: new Loaders(database.db),
       limits,
@@ -136,7 +139,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
     ],
   });
 
-  return { yoga, events, training, ocr, fanout };
+  return { yoga, events, training, dataset, ocr, fanout };
 }
 
 export type App = ReturnType<typeof createApp>;

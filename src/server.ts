@@ -3,8 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import { setUpAuth } from './auth/setup.ts';
 import type { AppConfig } from './config.ts';
-import { loadDemoCorpus } from './dataset/demo.ts';
-import type { Db } from './db/client.ts';
+import type { DatasetService } from './dataset/service.ts';
 import { openConfiguredDatabase } from './db/open.ts';
 import { startPgRelay } from './events/pg-relay.ts';
 import { limitEventStreams } from './http/stream-limits.ts';
@@ -51,7 +50,7 @@ export async function startServer(config: AppConfig, logger: Logger): Promise<Ru
     'ready',
   );
   // After listening, so that /health and /ready answer at once while the corpus loads.
-  const demoData = config.demoData ? loadDemoData(database.db, logger) : Promise.resolve();
+  const demoData = config.demoData ? loadDemoData(app.dataset, logger) : Promise.resolve();
   // The runner waits for the demo corpus, so that no job fixes its data set half-loaded.
   const runner = demoData.then(() =>
     startRunner(config.runner, { db: database.db, events: app.events, logger }),
@@ -73,10 +72,10 @@ export async function startServer(config: AppConfig, logger: Logger): Promise<Ru
 }
 
 /** Loads the synthetic demo corpus into an empty database; a failure is logged, not fatal. */
-async function loadDemoData(db: Db, logger: Logger): Promise<void> {
+async function loadDemoData(dataset: DatasetService, logger: Logger): Promise<void> {
   const started = performance.now();
   try {
-    const result = await loadDemoCorpus(db);
+    const result = await dataset.loadDemoCorpus();
     const ms = Math.round(performance.now() - started);
     if (result) logger.info({ added: result.added, ms }, 'demo data: loaded the synthetic corpus');
     else logger.info('demo data: documents already stored, nothing loaded');

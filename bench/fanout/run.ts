@@ -31,7 +31,7 @@ import { openDatabase } from '../../src/db/client.ts';
 import { metricPoints, trainingJobs } from '../../src/db/schema.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import { startPgRelay } from '../../src/events/pg-relay.ts';
-import { type AppTopics, jobTopic } from '../../src/events/topics.ts';
+import { type AppTopics, announceProgress } from '../../src/events/topics.ts';
 import { encodeGlobalID } from '../../src/schema/ids.ts';
 import { createJob, getJob, transitionJob } from '../../src/training/jobs.ts';
 import { type ClientsConfig, type ClientsReport, HISTOGRAM_MS } from './protocol.ts';
@@ -290,8 +290,7 @@ const driver = setInterval(async () => {
     .where(eq(trainingJobs.id, created.id))
     .returning();
   if (!job) return;
-  events.publish(jobTopic(job.id), { job, newPoints });
-  events.publish('jobs', { jobId: job.id });
+  announceProgress(events, job, newPoints);
 }, 1000 / RATE);
 
 const apiBody = JSON.stringify({

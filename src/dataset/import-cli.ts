@@ -6,10 +6,16 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { pino } from 'pino';
 import { loadConfig } from '../config.ts';
 import { openConfiguredDatabase } from '../db/open.ts';
+import { EventBus } from '../events/bus.ts';
+import { startPgRelay } from '../events/pg-relay.ts';
+import type { AppTopics } from '../events/topics.ts';
+import { getJob } from '../training/jobs.ts';
 import { progressReporter } from './cli-progress.ts';
-import { type ImportProgress, importStream } from './import.ts';
+import type { ImportProgress } from './import.ts';
+import { createDatasetService } from './service.ts';
 
 const SHOWN_ERRORS = 20;
 
@@ -28,6 +34,17 @@ async function main(args: string[]): Promise<number> {
   }
 
   const database = await openConfiguredDatabase(loadConfig());
+  // Servers on the same PostgreSQL hear of each stored batch and drop their cached counts.
+  const events = new EventBus<AppTopics>();
+  const relay = database.sql
+    ? await startPgRelay({
+        sql: database.sql,
+        events,
+        readJob: (id) => getJob(database.db, id),
+        logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2)),
+      })
+    : undefined;
+  const dataset = createDatasetService(database.db, events);
   let bytesRead = 0;
   let last: ImportProgress | undefined;
   const progress = progressReporter({
@@ -45,11 +62,9 @@ async function main(args: string[]): Promise<number> {
 
   const started = performance.now();
   try {
-    const result = await importStream(database.db, counted(createReadStream(file)), {
-      onProgress: (p) => {
-        last = p;
-        progress.update(p);
-      },
+    const result = await dataset.importStream(counted(createReadStream(file)), (p) => {
+      last = p;
+      progress.update(p);
     });
     progress.done();
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -76,6 +91,7 @@ async function main(args: string[]): Promise<number> {
     process.stderr.write(`import failed: ${(error as Error).message}\n${stored}\n`);
     return 1;
   } finally {
+    await relay?.stop();
     await database.close();
   }
 }

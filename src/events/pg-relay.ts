@@ -3,7 +3,7 @@ import type postgres from 'postgres';
 import type { TrainingJobRow } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 import type { AppEvents } from './topics.ts';
-import { decodeEvent, encodeEvent, type WireEvent } from './wire.ts';
+import { decodeEvent, encodeEvent, type PlainEvent, type WireEvent } from './wire.ts';
 
 export const EVENTS_CHANNEL = 'training_api_events';
 
@@ -35,10 +35,13 @@ export async function startPgRelay({
   let sending = Promise.resolve();
   let receiving = Promise.resolve();
 
+  const deliverPlain = <E extends PlainEvent>({ topic, payload }: E) =>
+    events.deliver(topic, payload);
   const deliver = async (event: WireEvent) => {
     if (event.origin === origin) return;
-    if (event.topic === 'jobs') {
-      events.deliver('jobs', event.payload);
+    // A `job:<id>` event carries the job's id beside its row (which may have been left out).
+    if (!('jobId' in event)) {
+      deliverPlain(event);
       return;
     }
     const job = event.job ?? (await readJob(event.jobId));
@@ -58,7 +61,7 @@ export async function startPgRelay({
       // what they hold, and the next event of each job brings its full state again.
       if (listening) {
         logger.warn('event relay: reconnected; events of the gap are lost');
-        events.deliver('jobs', { jobId: null });
+        events.deliver('resync', {});
       }
       listening = true;
     },

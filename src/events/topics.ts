@@ -9,11 +9,20 @@ import type { EventBus } from './bus.ts';
 export type JobEvent = { job: TrainingJobRow; newPoints: MetricPointRow[] };
 
 /**
- * What the application publishes. `jobs` fires on any change of any job or model version;
- * `deleted` says that the job is gone (its watchers end).
+ * What the application publishes. The topics say what changed, so that each listener (caches,
+ * the runner, other processes through the relay) hears only what concerns it.
  */
 export type AppTopics = {
-  jobs: { jobId: string | null; deleted?: true };
+  /** A job was created, changed status or was deleted (`deleted`: its watchers end). */
+  jobs: { jobId: string; deleted?: true };
+  /** A running job's progress was stored (steps, losses, estimates); its status is the same. */
+  jobProgress: { jobId: string };
+  /** A model version was recorded, activated or deleted. */
+  models: { versionId: string };
+  /** Documents were stored. */
+  documents: { added: number };
+  /** Events may have been lost (the relay reconnected): what was derived from them may be stale. */
+  resync: Record<string, never>;
   [job: `job:${string}`]: JobEvent;
   /** Progress of one OCR batch, then its completion. */
   [batch: `ocr:${string}`]: OcrEvent;
@@ -25,7 +34,7 @@ export const jobTopic = (jobId: string) => `job:${jobId}` as const;
 
 export const ocrTopic = (batchId: string) => `ocr:${batchId}` as const;
 
-/** Tells subscribers of the job and everyone watching all jobs that a job changed. */
+/** Tells the job's watchers and the `jobs` listeners that it was created or changed status. */
 export function announceJob(
   events: AppEvents,
   job: TrainingJobRow,
@@ -33,4 +42,17 @@ export function announceJob(
 ) {
   events.publish(jobTopic(job.id), { job, newPoints });
   events.publish('jobs', { jobId: job.id });
+}
+
+/**
+ * Tells subscribers of the job of progress stored while its status stayed the same; caches
+ * drop only what holds this job.
+ */
+export function announceProgress(
+  events: AppEvents,
+  job: TrainingJobRow,
+  newPoints: MetricPointRow[],
+) {
+  events.publish(jobTopic(job.id), { job, newPoints });
+  events.publish('jobProgress', { jobId: job.id });
 }

@@ -4,10 +4,11 @@ import type { AppTopics, JobEvent } from './topics.ts';
 
 /**
  * How events travel between processes as NOTIFY payloads (text, under 8000 bytes):
- * `{"o": origin, "t": topic, ...}` with, for `jobs`, the payload in `p`, and for `job:<id>`, the
- * job row in `j` and the new points as compact tuples in `n`. An event too large for one
- * payload is split: every part carries the row and some of the points, so each part is a whole
- * JobEvent. A row too large on its own (a long errorMessage) is left out; receivers read it.
+ * `{"o": origin, "t": topic, ...}` with, for `job:<id>`, the job row in `j` and the new points as
+ * compact tuples in `n`, and for every other topic its payload as JSON in `p`. A job event too
+ * large for one payload is split: every part carries the row and some of the points, so each part
+ * is a whole JobEvent. A row too large on its own (a long errorMessage) is left out; receivers
+ * read it.
  */
 export const MAX_PAYLOAD_BYTES = 7999;
 
@@ -20,8 +21,15 @@ type PointTuple = [
   recordedAtMs: number,
 ];
 
+/** Every topic but `job:<id>`: its payload travels as it is. */
+export type PlainTopic = Exclude<keyof AppTopics & string, `job:${string}`>;
+
+export type PlainEvent = {
+  [K in PlainTopic]: { origin: string; topic: K; payload: AppTopics[K] };
+}[PlainTopic];
+
 export type WireEvent =
-  | { origin: string; topic: 'jobs'; payload: AppTopics['jobs'] }
+  | PlainEvent
   | {
       origin: string;
       topic: `job:${string}`;
@@ -90,12 +98,12 @@ export function decodeEvent(text: string): WireEvent {
   const message = JSON.parse(text) as {
     o: string;
     t: string;
-    p?: AppTopics['jobs'];
+    p?: unknown;
     j?: Record<string, unknown>;
     n?: PointTuple[];
   };
   if (!message.t.startsWith(JOB_PREFIX)) {
-    return { origin: message.o, topic: 'jobs', payload: message.p ?? { jobId: null } };
+    return { origin: message.o, topic: message.t, payload: message.p } as PlainEvent;
   }
   const topic = message.t as `job:${string}`;
   const jobId = topic.slice(JOB_PREFIX.length);

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { RequestAuth } from '../auth/context.ts';
 import type { Limits } from '../config.ts';
+import type { DatasetService } from '../dataset/service.ts';
 import type { Db } from '../db/client.ts';
 import type { OcrService } from '../ocr/service.ts';
 import type { TrainingService } from '../training/service.ts';
@@ -15,6 +16,7 @@ export type GraphQLContext = {
   auth: RequestAuth;
   db: Db;
   training: TrainingService;
+  dataset: DatasetService;
   ocr: OcrService;
   loaders: Loaders;
   limits: Limits;

@@ -1,7 +1,6 @@
 import { DOC_TYPES } from '../dataset/constants.ts';
-import { getDocumentsByIds, listDocuments } from '../dataset/documents.ts';
-import { type ImportResult, importStream } from '../dataset/import.ts';
-import { type CountByKey, type DatasetStats, datasetStats } from '../dataset/stats.ts';
+import type { ImportResult } from '../dataset/import.ts';
+import type { CountByKey, DatasetStats } from '../dataset/stats.ts';
 import type { DocumentRow } from '../db/dataset-tables.ts';
 import { BUNDESLAND_CODES } from '../training/constants.ts';
 import { builder } from './builder.ts';
@@ -10,7 +9,7 @@ import { checkFirst, DEFAULT_PAGE_SIZE, toConnection } from './pagination.ts';
 const DocumentRef = builder.loadableNodeRef<DocumentRow, string, string>('Document', {
   id: { resolve: (doc) => doc.id },
   load: async (ids, ctx) => {
-    const byId = new Map((await getDocumentsByIds(ctx.db, ids)).map((row) => [row.id, row]));
+    const byId = new Map((await ctx.dataset.getDocumentsByIds(ids)).map((row) => [row.id, row]));
     return ids.map((id) => byId.get(id) ?? new Error(`not found: ${id}`));
   },
 });
@@ -90,7 +89,7 @@ builder.queryFields((t) => ({
         description: `Only these state codes: ${BUNDESLAND_CODES.join(' ')}.`,
       }),
     },
-    resolve: (_root, { bundeslaender }, ctx) => datasetStats(ctx.db, bundeslaender),
+    resolve: (_root, { bundeslaender }, ctx) => ctx.dataset.stats(bundeslaender),
   }),
   documents: t.field({
     type: DocumentConnection,
@@ -107,7 +106,7 @@ builder.queryFields((t) => ({
     },
     resolve: async (_root, args, ctx) =>
       toConnection(
-        await listDocuments(ctx.db, {
+        await ctx.dataset.listDocuments({
           ...args,
           first: checkFirst(args.first, ctx.limits.maxPageSize),
         }),
@@ -123,6 +122,6 @@ builder.mutationFields((t) => ({
     description:
       'Imports documents from a JSON Lines file, one `{"title","text","bundesland","docType","trainingAllowed","source"}` a line. Bad lines are rejected with their line number; the rest load; a text already stored is skipped. The request may have at most 25 MB (PAYLOAD_TOO_LARGE); bigger files go through `npm run import`.',
     args: { file: t.arg({ type: 'File', required: true }) },
-    resolve: (_root, { file }, ctx) => importStream(ctx.db, file.stream()),
+    resolve: (_root, { file }, ctx) => ctx.dataset.importStream(file.stream()),
   }),
 }));

@@ -25,7 +25,10 @@ export function createTrainingService(
 ) {
   const statusCache = new SystemStatusCache(db);
   const feeds = new JobFeeds(events, progressMaxEventsPerSecond);
-  events.subscribe('jobs', () => statusCache.invalidate());
+  for (const topic of ['jobs', 'models', 'resync'] as const) {
+    events.subscribe(topic, () => statusCache.invalidate());
+  }
+  events.subscribe('jobProgress', ({ jobId }) => statusCache.progressed(jobId));
 
   const announce = (job: TrainingJobRow) => {
     announceJob(events, job);
@@ -46,12 +49,12 @@ export function createTrainingService(
     },
     activateModelVersion: async (id: string) => {
       const row = await versions.activateModelVersion(db, id);
-      events.publish('jobs', { jobId: null });
+      events.publish('models', { versionId: row.id });
       return row;
     },
     deleteModelVersion: async (id: string) => {
       const deleted = await versions.deleteModelVersion(db, id);
-      events.publish('jobs', { jobId: null });
+      events.publish('models', { versionId: deleted });
       return deleted;
     },
     getJob: (id: string) => jobs.getJob(db, id),

@@ -60,7 +60,7 @@ export async function readSystemStatus(db: Db): Promise<SystemStatus> {
  * changes made by other processes show up too. Concurrent readers share one read.
  */
 export class SystemStatusCache {
-  #snapshot: { value: Promise<SystemStatus>; at: number } | null = null;
+  #snapshot: Snapshot | null = null;
 
   constructor(
     private readonly db: Db,
@@ -71,11 +71,16 @@ export class SystemStatusCache {
     const now = Date.now();
     if (!this.#snapshot || now - this.#snapshot.at > this.maxAgeMs) {
       const value = readSystemStatus(this.db);
-      const snapshot = { value, at: now };
+      const snapshot: Snapshot = { value, at: now };
       this.#snapshot = snapshot;
-      value.catch(() => {
-        if (this.#snapshot === snapshot) this.#snapshot = null;
-      });
+      value.then(
+        (status) => {
+          snapshot.activeJobId = status.activeJob?.id ?? null;
+        },
+        () => {
+          if (this.#snapshot === snapshot) this.#snapshot = null;
+        },
+      );
     }
     return this.#snapshot.value;
   }
@@ -83,4 +88,17 @@ export class SystemStatusCache {
   invalidate(): void {
     this.#snapshot = null;
   }
+
+  /** A job's progress was stored: of all the jobs, the snapshot holds only the active one's row. */
+  progressed(jobId: string): void {
+    const activeJobId = this.#snapshot?.activeJobId;
+    if (activeJobId === undefined || activeJobId === jobId) this.#snapshot = null;
+  }
 }
+
+type Snapshot = {
+  value: Promise<SystemStatus>;
+  at: number;
+  /** Set once the read is done; until then the snapshot may hold any job. */
+  activeJobId?: string | null;
+};

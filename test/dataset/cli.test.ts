@@ -4,9 +4,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { count } from 'drizzle-orm';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { pino } from 'pino';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { documents } from '../../src/db/dataset-tables.ts';
 import { lockDirectory } from '../../src/db/dir-lock.ts';
+import { EventBus } from '../../src/events/bus.ts';
+import { startPgRelay } from '../../src/events/pg-relay.ts';
+import type { AppTopics } from '../../src/events/topics.ts';
 import {
   createTestDatabase,
   onPostgres,
@@ -70,6 +74,19 @@ test('imports a file, reports added / skipped / rejected with line numbers, and 
     'docs.jsonl',
     `${jsonl([record(), record(), record({ bundesland: 'Bayern' }), record(), '{oops'])}\n`,
   );
+  // On PostgreSQL, servers hear of what the CLI stored (their caches drop it).
+  const heard: AppTopics['documents'][] = [];
+  const events = new EventBus<AppTopics>();
+  events.subscribe('documents', (e) => heard.push(e));
+  const relay =
+    database &&
+    (await startPgRelay({
+      sql: database.sql!,
+      events,
+      readJob: async () => undefined,
+      logger: pino({ level: 'silent' }),
+    }));
+
   const first = await cli(good);
   expect(first.code).toBe(0);
   expect(first.stdout).toContain('3 added, 0 skipped (already stored), 2 rejected');
@@ -87,6 +104,9 @@ test('imports a file, reports added / skipped / rejected with line numbers, and 
   if (database) {
     const [row] = await database.db.select({ n: count() }).from(documents);
     expect(row?.n).toBe(3);
+    // the second run added nothing, so it announced nothing
+    await vi.waitFor(() => expect(heard).toEqual([{ added: 3 }]));
+    await relay?.stop();
   }
 }, 180_000);
 

@@ -45,10 +45,12 @@ test.skipIf(!onPostgres())(
 
     const onA: JobEvent[] = [];
     const onB: JobEvent[] = [];
-    const jobsOnB: (string | null)[] = [];
+    const plainOnB: unknown[] = [];
     a.events.subscribe(jobTopic(job.id), (e) => onA.push(e));
     b.events.subscribe(jobTopic(job.id), (e) => onB.push(e));
-    b.events.subscribe('jobs', (e) => jobsOnB.push(e.jobId));
+    for (const topic of ['jobs', 'jobProgress', 'models', 'documents', 'ocr:batch'] as const) {
+      b.events.subscribe(topic, (e) => plainOnB.push([topic, e]));
+    }
 
     a.events.publish(jobTopic(job.id), { job, newPoints: points.slice(0, 10) });
     // 390 points do not fit in one notification: they arrive as several whole events.
@@ -58,9 +60,20 @@ test.skipIf(!onPostgres())(
       job: { ...job, errorMessage: 'x'.repeat(9000) },
       newPoints: [],
     });
-    a.events.publish('jobs', { jobId: job.id });
+    // Every other topic as it was published: what changed, for caches and runners elsewhere.
+    const plain = [
+      ['jobs', { jobId: job.id }],
+      ['jobProgress', { jobId: job.id }],
+      ['models', { versionId: job.id }],
+      ['documents', { added: 3 }],
+      [
+        'ocr:batch',
+        { kind: 'complete', batchId: 'batch', totalTimeMs: 9, processedCount: 1, failedCount: 0 },
+      ],
+    ] as const;
+    for (const [topic, payload] of plain) a.events.publish(topic, payload);
 
-    await vi.waitFor(() => expect(jobsOnB).toEqual([job.id]));
+    await vi.waitFor(() => expect(plainOnB).toEqual(plain));
     expect(onB.flatMap((e) => e.newPoints)).toEqual(points);
     expect(onB.length).toBeGreaterThan(3);
     expect(onB[0]!.job).toEqual(job);

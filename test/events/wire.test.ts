@@ -70,11 +70,23 @@ describe('event wire format', () => {
       jobId: JOB_ID,
       ...event,
     });
-    expect(decodeEvent(encodeEvent('o', 'jobs', { jobId: null })[0]!)).toEqual({
-      origin: 'o',
-      topic: 'jobs',
-      payload: { jobId: null },
-    });
+  });
+
+  test('every other topic arrives as itself, with its payload', () => {
+    const plain = [
+      ['jobs', { jobId: JOB_ID, deleted: true }],
+      ['jobProgress', { jobId: JOB_ID }],
+      ['models', { versionId: JOB_ID }],
+      ['documents', { added: 30 }],
+      [
+        'ocr:batch-1',
+        { kind: 'complete', batchId: 'batch-1', totalTimeMs: 5, processedCount: 2, failedCount: 0 },
+      ],
+    ] as const;
+    for (const [topic, payload] of plain) {
+      const texts = encodeEvent('o', topic, payload);
+      expect(texts.map(decodeEvent)).toEqual([{ origin: 'o', topic, payload }]);
+    }
   });
 
   test('a large event is split into whole events under the NOTIFY limit, in order', () => {

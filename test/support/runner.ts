@@ -1,13 +1,19 @@
 import { eq } from 'drizzle-orm';
 import type { Db } from '../../src/db/client.ts';
 import { type MetricPointRow, metricPoints, trainingJobs } from '../../src/db/schema.ts';
-import { type AppEvents, type JobEvent, jobTopic } from '../../src/events/topics.ts';
+import {
+  type AppEvents,
+  announceJob,
+  announceProgress,
+  type JobEvent,
+} from '../../src/events/topics.ts';
 import { type JobPatch, transitionJob } from '../../src/training/jobs.ts';
 import type { TransitionAction } from '../../src/training/transitions.ts';
 
 /**
  * Changes jobs the way the training runner does: database writes first, then the job's
- * snapshot with the points just written on `job:<id>`, and `jobs`.
+ * snapshot with the points just written on `job:<id>`, and `jobs` (a status change) or
+ * `jobProgress` (steps).
  */
 export class FakeRunner {
   readonly #steps = new Map<string, number>();
@@ -20,7 +26,7 @@ export class FakeRunner {
 
   async transition(jobId: string, action: TransitionAction, patch: JobPatch = {}) {
     const job = await transitionJob(this.db, jobId, action, patch);
-    this.publish({ job, newPoints: [] });
+    announceJob(this.events, job);
     return job;
   }
 
@@ -74,8 +80,8 @@ export class FakeRunner {
     return event;
   }
 
+  /** Announces recorded steps. */
   publish(event: JobEvent): void {
-    this.events.publish(jobTopic(event.job.id), event);
-    this.events.publish('jobs', { jobId: event.job.id });
+    announceProgress(this.events, event.job, event.newPoints);
   }
 }

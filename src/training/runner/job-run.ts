@@ -329,6 +329,7 @@ async function complete(
     return { completed, recorded };
   });
   announce(events, version.completed);
+  events.publish('models', { versionId: version.recorded.id });
 }
 
 const frozenConfig = (job: TrainingJobRow) => ({

@@ -6,7 +6,7 @@ import {
   type TrainingJobRow,
   trainingJobs,
 } from '../../db/schema.ts';
-import { type AppEvents, announceJob } from '../../events/topics.ts';
+import { type AppEvents, announceProgress } from '../../events/topics.ts';
 import type { EvalMetrics, TrainerEvent } from '../trainer/types.ts';
 import { ownedRunning } from './lease.ts';
 
@@ -152,7 +152,7 @@ export class ProgressRecorder {
       await alsoInTransaction?.(tx);
       return updated;
     });
-    announceJob(this.events, row, points);
+    announceProgress(this.events, row, points);
     return row;
   }
 

@@ -70,7 +70,11 @@ export function createRunner(options: RunnerOptions) {
       });
   };
 
-  const unsubscribe = options.events.subscribe('jobs', () => fill());
+  // A job created or resumed (here or elsewhere) is worth a look at once; progress frees no slot.
+  const unsubscribers = [
+    options.events.subscribe('jobs', () => fill()),
+    options.events.subscribe('resync', () => fill()),
+  ];
   const poll = setInterval(fill, options.pollIntervalMs);
   fill();
 
@@ -82,7 +86,7 @@ export function createRunner(options: RunnerOptions) {
     async stop(): Promise<void> {
       stopped = true;
       clearInterval(poll);
-      unsubscribe();
+      for (const unsubscribe of unsubscribers) unsubscribe();
       await filling;
       const runs = [...running.entries()];
       for (const [, run] of runs) run.control.releaseForShutdown();
