@@ -9,8 +9,8 @@ import {
   isJobDeleted,
   type JobDeleted,
   type JobFeeds,
-  mergeJobEvents,
   newerJob,
+  StatusBatches,
 } from './progress-feed.ts';
 import { isTerminal } from './transitions.ts';
 
@@ -65,6 +65,10 @@ function sharedFirstEvent(job: TrainingJobRow): JobEvent {
   return event;
 }
 
+/** The points after `step`: `points` itself when that is all of them. */
+const after = (points: MetricPointRow[], step: number) =>
+  points.every((p) => p.step > step) ? points : points.filter((p) => p.step > step);
+
 /**
  * One update object per batch, for every watcher that passes the batch on unchanged (all but
  * the slow ones, and new ones that replay points): the GraphQL layer then executes each
@@ -115,17 +119,19 @@ export async function watchTrainingProgress(
 
 /**
  * A push queue between the job's feed and one consumer, pulled (next()) or pushing to a sink.
- * Batches that arrive while the consumer is busy are merged, so a slow client costs one pending
- * batch, not a growing queue.
+ * Batches that arrive while the consumer is busy are merged, one per status (StatusBatches), so
+ * a slow client costs a few pending batches, not a growing queue, and still sees every status.
+ * No step goes out twice, whatever the publishers repeat (a replay, a run adopted after a crash
+ * that records again the steps after its checkpoint).
  */
 class ProgressStream implements PushSource<ProgressItem> {
   #first: JobEvent | null = null;
-  #pending: JobEvent | null = null;
+  readonly #pending = new StatusBatches();
   /** The job was deleted: the last item, after what is pending. */
   #deleted: JobDeleted | null = null;
   #last: TrainingJobRow | null = null;
-  /** Steps up to here were replayed by the first update (null: nothing replayed). */
-  #replayedUpTo: number | null = null;
+  /** The highest step replayed, sent or pending (null: none yet). */
+  #upTo: number | null = null;
   #waiting: ((result: IteratorResult<ProgressItem>) => void) | null = null;
   #finished = false;
   #sink: PushSink<ProgressItem> | null = null;
@@ -150,18 +156,13 @@ class ProgressStream implements PushSource<ProgressItem> {
 
   start(job: TrainingJobRow, replayedUpTo: number | null, replay: MetricPointRow[]): void {
     if (this.#finished) return;
-    this.#replayedUpTo = replayedUpTo;
     this.#first = replay.length === 0 ? sharedFirstEvent(job) : { job, newPoints: replay };
-    // Events that came while the state was read carried points the replay may hold already.
-    if (this.#pending) this.#pending = { ...this.#pending, newPoints: this.#fresh(this.#pending) };
+    if (replayedUpTo !== null) {
+      // Events that came while the state was read carried points the replay may hold already.
+      this.#pending.filterPoints(({ newPoints }) => after(newPoints, replayedUpTo));
+      this.#upTo = Math.max(this.#upTo ?? 0, replayedUpTo);
+    }
     this.#wake();
-  }
-
-  #fresh({ newPoints }: JobEvent): MetricPointRow[] {
-    const upTo = this.#replayedUpTo;
-    return upTo === null || newPoints.every((p) => p.step > upTo)
-      ? newPoints
-      : newPoints.filter((p) => p.step > upTo);
   }
 
   #push(event: JobEvent | JobDeleted): void {
@@ -171,16 +172,16 @@ class ProgressStream implements PushSource<ProgressItem> {
       this.#wake();
       return;
     }
-    const points = this.#first || this.#last ? this.#fresh(event) : event.newPoints;
-    const fresh = points === event.newPoints ? event : { ...event, newPoints: points };
-    this.#pending = this.#pending ? mergeJobEvents(this.#pending, fresh) : fresh;
+    const points = this.#upTo === null ? event.newPoints : after(event.newPoints, this.#upTo);
+    this.#upTo = points.at(-1)?.step ?? this.#upTo;
+    this.#pending.add(points === event.newPoints ? event : { ...event, newPoints: points });
     this.#wake();
   }
 
   /** The next item, if one is ready. */
   #take(): ProgressItem | null {
     if (!this.#first && !this.#last) return null;
-    const event = this.#first ?? this.#pending;
+    const event = this.#first ?? this.#pending.shift();
     if (!event) {
       const deleted = this.#deleted;
       if (!deleted) return null;
@@ -188,8 +189,7 @@ class ProgressStream implements PushSource<ProgressItem> {
       this.#finish();
       return deleted;
     }
-    if (this.#first) this.#first = null;
-    else this.#pending = null;
+    this.#first = null;
     const job = this.#last ? newerJob(this.#last, event.job) : event.job;
     if (job === this.#last && event.newPoints.length === 0) return this.#take();
     this.#last = job;
@@ -246,7 +246,7 @@ class ProgressStream implements PushSource<ProgressItem> {
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
-    this.#pending = null;
+    this.#pending.drain();
     this.#deleted = null;
     this.#detach();
     this.#forgetSignal();
