@@ -65,9 +65,21 @@ function sharedFirstEvent(job: TrainingJobRow): JobEvent {
   return event;
 }
 
-/** The points after `step`: `points` itself when that is all of them. */
-const after = (points: MetricPointRow[], step: number) =>
-  points.every((p) => p.step > step) ? points : points.filter((p) => p.step > step);
+/**
+ * The points that go beyond `upTo` and beyond every point before them (no step twice, none
+ * back): `points` itself when that is all of them.
+ */
+function stepsAfter(points: MetricPointRow[], upTo: number | null): MetricPointRow[] {
+  let last = upTo ?? Number.NEGATIVE_INFINITY;
+  const goesOn = (p: MetricPointRow) => {
+    if (p.step <= last) return false;
+    last = p.step;
+    return true;
+  };
+  if (points.every(goesOn)) return points;
+  last = upTo ?? Number.NEGATIVE_INFINITY;
+  return points.filter(goesOn);
+}
 
 /**
  * One update object per batch, for every watcher that passes the batch on unchanged (all but
@@ -159,7 +171,7 @@ class ProgressStream implements PushSource<ProgressItem> {
     this.#first = replay.length === 0 ? sharedFirstEvent(job) : { job, newPoints: replay };
     if (replayedUpTo !== null) {
       // Events that came while the state was read carried points the replay may hold already.
-      this.#pending.filterPoints(({ newPoints }) => after(newPoints, replayedUpTo));
+      this.#pending.filterPoints(({ newPoints }) => stepsAfter(newPoints, replayedUpTo));
       this.#upTo = Math.max(this.#upTo ?? 0, replayedUpTo);
     }
     this.#wake();
@@ -172,7 +184,7 @@ class ProgressStream implements PushSource<ProgressItem> {
       this.#wake();
       return;
     }
-    const points = this.#upTo === null ? event.newPoints : after(event.newPoints, this.#upTo);
+    const points = stepsAfter(event.newPoints, this.#upTo);
     this.#upTo = points.at(-1)?.step ?? this.#upTo;
     this.#pending.add(points === event.newPoints ? event : { ...event, newPoints: points });
     this.#wake();

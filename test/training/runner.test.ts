@@ -456,9 +456,11 @@ describe('pause and resume', { timeout: 120_000 }, () => {
       );
     };
 
-    // After an epoch's last step, before its evaluation: the evaluation runs after the resume.
+    // After an epoch's last step, before its evaluation: the evaluation runs before the pause
+    // checkpoint.
     await pauseAt('at an epoch end', stepsPerEpoch);
-    // After the last step (VALIDATING), before the evaluations.
+    // After the last step (VALIDATING), before the evaluations: the last epoch's runs before the
+    // pause checkpoint, the final one after the resume.
     await pauseAt('after the last step', totalSteps);
     // While a long step runs: the pause checkpoint comes after the next progress flush.
     await pauseAt('during a slow step', 3, { slowPauseMs: 1200, expectUnwrittenPoints: true });
