@@ -1,6 +1,8 @@
 import type { Client } from 'graphql-sse';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { createCommandTrainer } from '../src/training/trainers/command.ts';
 import { createTestApp, ok, type TestApp } from './support/app.ts';
+import { repoRoot } from './support/databases.ts';
 import { type ServedApp, serveApp } from './support/http.ts';
 import {
   expectExactRules,
@@ -56,6 +58,8 @@ const runner = (options?: Parameters<typeof startTestRunner>[1]) => {
   return r;
 };
 
+const EXAMPLE_TRAINER = `node ${repoRoot}/examples/trainer-command/train.mjs`;
+
 type Watchers = { live: Record<'distinct' | 'single', Follower>; slow: SlowConsumer[] };
 
 /** Every kind of watcher of the job, each with its first update (the job still QUEUED). */
@@ -93,14 +97,16 @@ async function storedPoints(job: { id: string; rowId: string }) {
 
 describe('live progress of a job trained by the runner', { timeout: 120_000 }, () => {
   test.each([
-    { name: 'a small job', batchSize: 6, epochs: 1 },
-    { name: 'a job of several epochs', batchSize: 4, epochs: 3 },
+    { name: 'a small job', batchSize: 6, epochs: 1, command: false },
+    { name: 'a job of several epochs', batchSize: 4, epochs: 3, command: false },
+    // Any trainer: the example of docs/trainer-command.md, through the command protocol.
+    { name: 'a job of the example command trainer', batchSize: 4, epochs: 2, command: true },
   ])(
     '$name: every status in order, each point once when final',
-    async ({ name, batchSize, epochs }) => {
+    async ({ name, batchSize, epochs, command }) => {
       const job = await createJob(app, jobInput(name, { batchSize, epochs }));
       const watchers = await watchAll(job);
-      runner();
+      runner(command ? { trainer: createCommandTrainer({ command: EXAMPLE_TRAINER }) } : {});
       await Promise.all(Object.values(watchers.live).map((f) => f.done));
 
       const row = await jobRow(db(), job.rowId);
