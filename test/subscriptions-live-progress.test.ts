@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Client } from 'graphql-sse';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { createCommandTrainer } from '../src/training/trainers/command.ts';
@@ -13,6 +16,7 @@ import {
   type SlowConsumer,
   slowStream,
   slowWatch,
+  statusesOf,
 } from './support/live-progress.ts';
 import { sseClient } from './support/sse.ts';
 import {
@@ -119,6 +123,78 @@ describe('live progress of a job trained by the runner', { timeout: 120_000 }, (
       for (const slow of watchers.slow) expectExactRules(await slow.all(), rules);
     },
   );
+
+  test('a command trainer that evaluates a step after its checkpoint: the point is stored with its valLoss, not sent again', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'late-eval-'));
+    stops.push(() => rm(dir, { recursive: true, force: true }));
+    // A step, its checkpoint, then its evaluation: against the protocol's order.
+    const lines = [
+      {
+        type: 'prepared',
+        totalSteps: 2,
+        stepsPerEpoch: 2,
+        trainSize: 8,
+        validationSize: 2,
+        labels: ['a', 'b'],
+        precision: 'fp32',
+        resumedFromStep: 0,
+      },
+      { type: 'step', step: 1, epoch: 1, loss: 0.9, learningRate: 0.1, examplesSeen: 4 },
+      { type: 'step', step: 2, epoch: 1, loss: 0.8, learningRate: 0.1, examplesSeen: 8 },
+      { type: 'checkpoint', step: 2, epoch: 1, path: 'checkpoint' },
+      {
+        type: 'eval',
+        step: 2,
+        epoch: 1,
+        final: true,
+        valLoss: 0.7,
+        precision: 0.5,
+        recall: 0.5,
+        f1: 0.5,
+        accuracy: 0.5,
+      },
+      { type: 'artifact', path: 'model' },
+    ];
+    const script = join(dir, 'late-eval.mjs');
+    await writeFile(
+      script,
+      `import { writeFileSync } from 'node:fs';
+process.on('SIGUSR1', () => {});
+process.on('SIGUSR2', () => {});
+process.chdir(process.env.TRAINER_WORKDIR);
+writeFileSync('checkpoint', 'state');
+writeFileSync('model', 'model');
+for (const line of ${JSON.stringify(lines)}) {
+  if (line.path) line.path = \`\${process.cwd()}/\${line.path}\`;
+  process.stdout.write(JSON.stringify(line) + '\\n');
+}
+`,
+    );
+    const job = await createJob(app, jobInput('late eval'));
+    const watchers = await watchAll(job);
+    // No checkpoint requests: the script ends at once, and a signal during its exit would kill it.
+    runner({
+      trainer: createCommandTrainer({ command: `node ${script}` }),
+      checkpointIntervalMs: 600_000,
+    });
+    await Promise.all(Object.values(watchers.live).map((f) => f.done));
+
+    const row = await jobRow(db(), job.rowId);
+    expect(row.errorMessage).toBeNull();
+    expect(row).toMatchObject({ status: 'COMPLETED', totalSteps: 2, valLoss: 0.7 });
+    const stored = await storedPoints(job);
+    expect(stored.map((p) => [p.step, p.valLoss])).toEqual([
+      [1, null],
+      [2, 0.7],
+    ]);
+    for (const { updates } of Object.values(watchers.live)) {
+      expect(statusesOf(updates)).toEqual(FULL_RUN);
+      expect(updates.flatMap((u) => u.newPoints.map((p) => [p.step, p.valLoss]))).toEqual([
+        [1, null],
+        [2, null],
+      ]);
+    }
+  });
 
   test('paused at an epoch end and resumed: PAUSED and QUEUED seen, no point twice', async () => {
     const gate = gatedTrainer();
