@@ -235,11 +235,10 @@ for (const line of ${JSON.stringify(lines)}) {
       'VALIDATING',
       'COMPLETED',
     ];
-    const rules = { statuses, stored, stepsPerEpoch: epochEnd };
+    // Statuses come back here: a consumer that falls behind (the libraries' streams pull, so a
+    // loaded machine makes any of them one) merges an earlier visit into a later one.
+    const rules = { statuses, stored, stepsPerEpoch: epochEnd, statusesMayRepeat: true };
     for (const follower of Object.values(watchers.live)) expectExactRules(follower.updates, rules);
-    // A consumer that fell behind gets one merged update per status: each status, not each visit.
-    for (const slow of watchers.slow) {
-      expectExactRules(await slow.all(), { ...rules, everyStatus: true });
-    }
+    for (const slow of watchers.slow) expectExactRules(await slow.all(), rules);
   });
 });
