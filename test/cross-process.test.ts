@@ -8,7 +8,7 @@ import { rowId as decodeId } from '../src/schema/ids.ts';
 import { getJob } from '../src/training/jobs.ts';
 import { createTestApp } from './support/app.ts';
 import { createTestDatabase, onPostgres } from './support/databases.ts';
-import { expectExactRules, followWithClient } from './support/live-progress.ts';
+import { expectExactRules, followWithClient, PAUSED_AND_RESUMED } from './support/live-progress.ts';
 import { type ChildServer, startChild, stopChild } from './support/processes.ts';
 import { FakeRunner } from './support/runner.ts';
 import { PROGRESS_SUBSCRIPTION, type ProgressEvent, sseClient } from './support/sse.ts';
@@ -210,17 +210,7 @@ test.skipIf(!onPostgres())(
       expect(stored).toHaveLength(totalSteps);
       for (const { updates } of followers) {
         expectExactRules(updates, {
-          statuses: [
-            'QUEUED',
-            'PREPARING',
-            'TRAINING',
-            'PAUSED',
-            'QUEUED',
-            'PREPARING',
-            'TRAINING',
-            'VALIDATING',
-            'COMPLETED',
-          ],
+          statuses: PAUSED_AND_RESUMED,
           stored,
           stepsPerEpoch: epochEnd,
           statusesMayRepeat: true,

@@ -10,9 +10,11 @@ import { type ServedApp, serveApp } from './support/http.ts';
 import {
   expectExactRules,
   type Follower,
+  FULL_RUN,
   followWithClient,
   type LivePoint,
   livePoint,
+  PAUSED_AND_RESUMED,
   type SlowConsumer,
   slowStream,
   slowWatch,
@@ -83,8 +85,6 @@ async function watchAll(job: { id: string; rowId: string }): Promise<Watchers> {
   );
   return { live, slow };
 }
-
-const FULL_RUN = ['QUEUED', 'PREPARING', 'TRAINING', 'VALIDATING', 'COMPLETED'];
 
 /** The job's stored points, in the table and as `history` serves them. */
 async function storedPoints(job: { id: string; rowId: string }) {
@@ -224,20 +224,14 @@ for (const line of ${JSON.stringify(lines)}) {
     expect((await jobRow(db(), job.rowId)).status).toBe('COMPLETED');
     const stored = await storedPoints(job);
     expect(stored).toHaveLength(totalSteps);
-    const statuses = [
-      'QUEUED',
-      'PREPARING',
-      'TRAINING',
-      'PAUSED',
-      'QUEUED',
-      'PREPARING',
-      'TRAINING',
-      'VALIDATING',
-      'COMPLETED',
-    ];
     // Statuses come back here: a consumer that falls behind (the libraries' streams pull, so a
     // loaded machine makes any of them one) merges an earlier visit into a later one.
-    const rules = { statuses, stored, stepsPerEpoch: epochEnd, statusesMayRepeat: true };
+    const rules = {
+      statuses: PAUSED_AND_RESUMED,
+      stored,
+      stepsPerEpoch: epochEnd,
+      statusesMayRepeat: true,
+    };
     for (const follower of Object.values(watchers.live)) expectExactRules(follower.updates, rules);
     for (const slow of watchers.slow) expectExactRules(await slow.all(), rules);
   });

@@ -109,6 +109,17 @@ export async function slowWatch(watch: PushSource<ProgressItem>): Promise<SlowCo
   };
 }
 
+/** Every status of a run, from QUEUED on. */
+export const FULL_RUN = ['QUEUED', 'PREPARING', 'TRAINING', 'VALIDATING', 'COMPLETED'];
+
+/** Every status of a run paused while training and resumed. */
+export const PAUSED_AND_RESUMED = [
+  ...FULL_RUN.slice(0, 3),
+  'PAUSED',
+  'QUEUED',
+  ...FULL_RUN.slice(1),
+];
+
 /** The statuses of a stream's updates, each run of one status once. */
 export const statusesOf = (updates: LiveUpdate[]) =>
   updates.map((u) => u.job.status).filter((s, i, all) => i === 0 || all[i - 1] !== s);
