@@ -70,10 +70,6 @@ export class StatusBatches {
       return points === b.newPoints ? b : { ...b, newPoints: points };
     });
   }
-
-  get size(): number {
-    return this.#batches.length;
-  }
 }
 
 /** The last thing a job's watchers get: the job was deleted. One object for all of them. */
@@ -168,7 +164,7 @@ export class JobFeeds {
     }
   }
 
-  /** Sends what is pending: one batch per status seen, in order (a status change may exceed the rate). */
+  /** Sends what is pending: a batch per status, in order (a status change may exceed the rate). */
   #flush(feed: Feed): void {
     const batches = feed.pending.drain();
     if (batches.length === 0) {
@@ -176,7 +172,7 @@ export class JobFeeds {
       return;
     }
     for (const sink of [...feed.sinks]) for (const batch of batches) sink(batch);
-    // The last watcher may have left while this batch went out: then the feed is gone.
+    // The last watcher may have left while these batches went out: then the feed is gone.
     if (feed.sinks.size === 0) return;
     feed.cooldown = setTimeout(() => this.#flush(feed), this.#intervalMs);
     feed.cooldown.unref();
