@@ -6,10 +6,23 @@ import { startPgRelay } from '../src/events/pg-relay.ts';
 import type { AppTopics } from '../src/events/topics.ts';
 import { rowId as decodeId } from '../src/schema/ids.ts';
 import { getJob } from '../src/training/jobs.ts';
+import { createTestApp } from './support/app.ts';
 import { createTestDatabase, onPostgres } from './support/databases.ts';
+import { expectExactRules, followWithClient, PAUSED_AND_RESUMED } from './support/live-progress.ts';
 import { type ChildServer, startChild, stopChild } from './support/processes.ts';
 import { FakeRunner } from './support/runner.ts';
 import { PROGRESS_SUBSCRIPTION, type ProgressEvent, sseClient } from './support/sse.ts';
+import {
+  checkpointOf,
+  createJob,
+  gatedTrainer,
+  importCorpus,
+  jobInput,
+  jobRow,
+  pointsOf,
+  startTestRunner,
+  waitFor,
+} from './training/runner-support.ts';
 
 const TOKEN = 'cross-process-token-0123456789';
 
@@ -125,6 +138,90 @@ test.skipIf(!onPostgres())(
     } finally {
       await relay.stop();
       for (const server of servers) await stopChild(server.child, server.exited);
+      await database.close();
+    }
+  },
+);
+
+test.skipIf(!onPostgres())(
+  'a client on server B sees every status and each point once of a job that a runner elsewhere trains, paused and resumed on B',
+  { timeout: 180_000 },
+  async () => {
+    const database = await createTestDatabase();
+    // This process runs the job: an app on the same database, its bus relayed, a runner.
+    const app = await createTestApp({ database });
+    await importCorpus(database.db);
+    const relay = await startPgRelay({
+      sql: database.sql!,
+      events: app.events,
+      readJob: (id) => getJob(database.db, id),
+      logger: pino({ level: 'silent' }),
+    });
+    const server = startChild({
+      DATABASE_URL: database.url!,
+      AUTH_TOKENS: `${TOKEN}:admin`,
+      DEMO_DATA: 'false',
+      WORKER: 'false',
+    });
+    const gate = gatedTrainer();
+    const clients: ReturnType<typeof sseClient>[] = [];
+    let runner: ReturnType<typeof startTestRunner> | undefined;
+    try {
+      const urlB = await server.ready;
+      const onB = (action: string, id: string) =>
+        fetch(urlB, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+          body: JSON.stringify({
+            query: `mutation($id: ID!) { ${action}(id: $id) { status } }`,
+            variables: { id },
+          }),
+        }).then(
+          async (r) => ((await r.json()) as { data: Record<string, { status: string }> }).data,
+        );
+
+      const epochs = 2;
+      const job = await createJob(app, jobInput('across', { epochs }));
+      gate.hold(job.rowId, 0);
+      const followers = [false, true].map((singleConnection) => {
+        const client = sseClient({ url: `${urlB}/stream`, token: TOKEN, singleConnection });
+        clients.push(client);
+        return followWithClient(client, job.id);
+      });
+      await waitFor('the first updates on B', () => followers.every((f) => f.updates.length > 0));
+
+      runner = startTestRunner({ db: database.db, events: app.events }, { trainer: gate.trainer });
+      await gate.atGate(job.rowId, 0);
+      const { totalSteps } = await jobRow(database.db, job.rowId);
+      const epochEnd = totalSteps / epochs;
+      gate.hold(job.rowId, epochEnd);
+      await gate.atGate(job.rowId, epochEnd);
+      // Paused on B: the runner here hears of it through the relay.
+      expect((await onB('pauseTrainingJob', job.id)).pauseTrainingJob?.status).toBe('PAUSED');
+      await waitFor(
+        'the pause checkpoint',
+        async () => (await checkpointOf(database.db, job.rowId))?.step === epochEnd,
+      );
+      gate.release(job.rowId);
+      expect((await onB('resumeTrainingJob', job.id)).resumeTrainingJob?.status).toBe('QUEUED');
+      await Promise.all(followers.map((f) => f.done));
+
+      const stored = await pointsOf(database.db, job.rowId);
+      expect(stored).toHaveLength(totalSteps);
+      for (const { updates } of followers) {
+        expectExactRules(updates, {
+          statuses: PAUSED_AND_RESUMED,
+          stored,
+          stepsPerEpoch: epochEnd,
+          statusesMayRepeat: true,
+        });
+      }
+    } finally {
+      await runner?.stop();
+      for (const client of clients) client.dispose();
+      await relay.stop();
+      await stopChild(server.child, server.exited);
+      await app.close();
       await database.close();
     }
   },

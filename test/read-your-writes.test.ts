@@ -228,8 +228,8 @@ describe('a training job', () => {
       [JOBS, { status: ['COMPLETED'] }],
       [VERSIONS],
     ];
-    expect(await cached(PROGRESS, { id: job.id })).toMatchObject({
-      trainingJob: { currentStep: 1 },
+    expect(await cached(PROGRESS, { id: job.id })).toEqual({
+      trainingJob: { currentStep: 1, history: [] },
     });
     expect(await cached(ACTIVE)).toEqual({ trainingStatus: { activeJob: { currentStep: 1 } } });
     const before = [];
@@ -245,8 +245,9 @@ describe('a training job', () => {
       const again = await read(query, variables);
       expect(again, query).toEqual({ data: before[index], statements: 0 });
     }
+    // The newest point is stored once final (the next step makes it so): step 1's, now.
     expect((await read(PROGRESS, { id: job.id })).data).toEqual({
-      trainingJob: { currentStep: 2, history: [{ step: 2 }] },
+      trainingJob: { currentStep: 2, history: [{ step: 1 }] },
     });
     expect((await read(ACTIVE)).data).toEqual({
       trainingStatus: { activeJob: { currentStep: 2 } },

@@ -309,7 +309,9 @@ for (let index = startStep; index < totalSteps; index++) {
       ...evaluate(),
     });
   }
-  // At the last step the run is as good as finished: it ends with its artifact instead.
+  // A checkpoint comes after the step's evaluation (the protocol's order: the step's point is
+  // complete once a checkpoint follows it). At the last step the run is as good as finished: it
+  // ends with its artifact instead.
   if ((checkpointWanted || pauseWanted) && step < totalSteps) {
     checkpointWanted = false;
     await emit(checkpointEvent(step));

@@ -10,7 +10,10 @@ export const EVENTS_CHANNEL = 'training_api_events';
 export type PgRelayOptions = {
   sql: postgres.Sql;
   events: AppEvents;
-  /** Reads a job whose row did not fit into the notification (once per process, not per subscriber). */
+  /**
+   * Reads a job whose error message did not fit into the notification whole (once per process,
+   * not per subscriber).
+   */
   readJob: (id: string) => Promise<TrainingJobRow | undefined>;
   logger: Logger;
   channel?: string;
@@ -39,13 +42,18 @@ export async function startPgRelay({
     events.deliver(topic, payload);
   const deliver = async (event: WireEvent) => {
     if (event.origin === origin) return;
-    // A `job:<id>` event carries the job's id beside its row (which may have been left out).
+    // A `job:<id>` event carries the job's id beside its row.
     if (!('jobId' in event)) {
       deliverPlain(event);
       return;
     }
-    const job = event.job ?? (await readJob(event.jobId));
-    if (job) events.deliver(event.topic, { job, newPoints: event.newPoints });
+    const job = event.errorMessageCut ? await withWholeMessage(event.job) : event.job;
+    events.deliver(event.topic, { job, newPoints: event.newPoints });
+  };
+  // The event's own row (its status above all) is delivered even if the job is gone meanwhile.
+  const withWholeMessage = async (job: TrainingJobRow) => {
+    const stored = (await readJob(job.id))?.errorMessage;
+    return stored?.startsWith(job.errorMessage ?? '') ? { ...job, errorMessage: stored } : job;
   };
 
   let listening = false;

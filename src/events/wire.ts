@@ -7,8 +7,9 @@ import type { AppTopics, JobEvent } from './topics.ts';
  * `{"o": origin, "t": topic, ...}` with, for `job:<id>`, the job row in `j` and the new points as
  * compact tuples in `n`, and for every other topic its payload as JSON in `p`. A job event too
  * large for one payload is split: every part carries the row and some of the points, so each part
- * is a whole JobEvent. A row too large on its own (a long errorMessage) is left out; receivers
- * read it.
+ * is a whole JobEvent. A row too large on its own (a long errorMessage) goes with its message cut
+ * to fit and `"c":1`; receivers read the whole message (the status and the rest travel as they
+ * are).
  */
 export const MAX_PAYLOAD_BYTES = 7999;
 
@@ -34,8 +35,9 @@ export type WireEvent =
       origin: string;
       topic: `job:${string}`;
       jobId: string;
-      /** null when the row did not fit: the receiver reads it. */
-      job: TrainingJobRow | null;
+      job: TrainingJobRow;
+      /** The row's errorMessage was cut to fit: the receiver reads the whole one. */
+      errorMessageCut?: true;
       newPoints: MetricPointRow[];
     };
 
@@ -67,9 +69,28 @@ export function encodeEvent(
   );
   const head = `{"o":${JSON.stringify(origin)},"t":${JSON.stringify(topic)}`;
   const parts =
-    split(`${head},"j":${JSON.stringify(job)},"n":[`, points) ?? split(`${head},"n":[`, points);
+    split(`${head},"j":${JSON.stringify(job)},"n":[`, points) ??
+    split(`${head},"j":${JSON.stringify(cutErrorMessage(job, head))},"c":1,"n":[`, points);
   if (!parts) throw new Error(`event on ${topic} cannot be split into NOTIFY payloads`);
   return parts;
+}
+
+/** Room left in a payload for a point or two next to the row. */
+const POINT_ROOM = 400;
+
+/** The row with as much of its errorMessage as fits into a payload beside `head`. */
+function cutErrorMessage(job: TrainingJobRow, head: string): TrainingJobRow {
+  const message = job.errorMessage ?? '';
+  const fits = (length: number) =>
+    bytes(head) + bytes(JSON.stringify({ ...job, errorMessage: message.slice(0, length) })) <=
+    MAX_PAYLOAD_BYTES - POINT_ROOM;
+  let [low, high] = [0, message.length];
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if (fits(middle)) low = middle;
+    else high = middle - 1;
+  }
+  return { ...job, errorMessage: message.slice(0, low) };
 }
 
 /** `head` + some points + `]}` per part, each part within the limit; null if none fits. */
@@ -100,6 +121,7 @@ export function decodeEvent(text: string): WireEvent {
     t: string;
     p?: unknown;
     j?: Record<string, unknown>;
+    c?: 1;
     n?: PointTuple[];
   };
   if (!message.t.startsWith(JOB_PREFIX)) {
@@ -107,11 +129,13 @@ export function decodeEvent(text: string): WireEvent {
   }
   const topic = message.t as `job:${string}`;
   const jobId = topic.slice(JOB_PREFIX.length);
+  if (!message.j) throw new Error(`an event on ${topic} without the job's row`);
   return {
     origin: message.o,
     topic,
     jobId,
-    job: message.j ? reviveJob(message.j) : null,
+    job: reviveJob(message.j),
+    ...(message.c ? { errorMessageCut: true as const } : {}),
     newPoints: (message.n ?? []).map(([step, epoch, loss, valLoss, learningRate, at]) => ({
       jobId,
       step,

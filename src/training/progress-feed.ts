@@ -1,4 +1,4 @@
-import type { TrainingJobRow } from '../db/schema.ts';
+import type { MetricPointRow, TrainingJobRow } from '../db/schema.ts';
 import { type AppEvents, type JobEvent, jobTopic } from '../events/topics.ts';
 
 /**
@@ -23,6 +23,55 @@ export function mergeJobEvents(first: JobEvent, second: JobEvent): JobEvent {
   };
 }
 
+/**
+ * A job's events waiting to go out, merged while the status stays the same. A change of status
+ * starts a new batch, so that every status a job passes through reaches its watchers; a snapshot
+ * older than the last batch's (from another process, late) joins that batch instead. At most one
+ * batch per status: when a status comes back (a job paused and resumed while nobody read), its
+ * earlier batch is folded into the next one, which keeps every status and every point in order.
+ */
+export class StatusBatches {
+  #batches: JobEvent[] = [];
+
+  add(event: JobEvent): void {
+    const batches = this.#batches;
+    const last = batches.at(-1);
+    if (
+      last &&
+      (newerJob(last.job, event.job) !== event.job || last.job.status === event.job.status)
+    ) {
+      batches[batches.length - 1] = mergeJobEvents(last, event);
+      return;
+    }
+    const earlier = batches.findIndex((b) => b.job.status === event.job.status);
+    if (earlier >= 0) {
+      const [folded] = batches.splice(earlier, 1) as [JobEvent];
+      batches[earlier] = mergeJobEvents(folded, batches[earlier] as JobEvent);
+    }
+    batches.push(event);
+  }
+
+  /** The oldest batch, taken out. */
+  shift(): JobEvent | undefined {
+    return this.#batches.shift();
+  }
+
+  /** Every batch, oldest first, taken out. */
+  drain(): JobEvent[] {
+    const batches = this.#batches;
+    this.#batches = [];
+    return batches;
+  }
+
+  /** Replaces each batch's points with `keep` of them. */
+  filterPoints(keep: (event: JobEvent) => MetricPointRow[]): void {
+    this.#batches = this.#batches.map((b) => {
+      const points = keep(b);
+      return points === b.newPoints ? b : { ...b, newPoints: points };
+    });
+  }
+}
+
 /** The last thing a job's watchers get: the job was deleted. One object for all of them. */
 export type JobDeleted = { readonly jobId: string; readonly deleted: true };
 
@@ -34,7 +83,7 @@ type Sink = (event: JobEvent | JobDeleted) => void;
 type Feed = {
   sinks: Set<Sink>;
   unsubscribe: () => void;
-  pending: JobEvent | null;
+  pending: StatusBatches;
   cooldown: NodeJS.Timeout | null;
 };
 
@@ -42,7 +91,8 @@ type Feed = {
  * The events of each watched job, coalesced to at most `maxPerSecond` batches and shared by all
  * the process's watchers of that job: one bus subscription and one timer per job, however many
  * clients watch it. The first event after a quiet spell goes out at once; events that follow
- * within the interval are merged (no point is lost) and go out when it ends.
+ * within the interval are merged (no point is lost, no status skipped: see StatusBatches) and
+ * go out when it ends.
  */
 export class JobFeeds {
   readonly #feeds = new Map<string, Feed>();
@@ -64,7 +114,7 @@ export class JobFeeds {
       const created: Feed = {
         sinks: new Set(),
         unsubscribe: () => {},
-        pending: null,
+        pending: new StatusBatches(),
         cooldown: null,
       };
       created.unsubscribe = this.events.subscribe(jobTopic(jobId), (event) =>
@@ -98,7 +148,7 @@ export class JobFeeds {
   }
 
   #receive(feed: Feed, event: JobEvent): void {
-    feed.pending = feed.pending ? mergeJobEvents(feed.pending, event) : event;
+    feed.pending.add(event);
     if (!feed.cooldown) this.#flush(feed);
   }
 
@@ -106,24 +156,23 @@ export class JobFeeds {
   #deleted(feed: Feed, jobId: string): void {
     if (feed.cooldown) clearTimeout(feed.cooldown);
     feed.cooldown = null;
-    const batch = feed.pending;
-    feed.pending = null;
+    const batches = feed.pending.drain();
     const deleted: JobDeleted = { jobId, deleted: true };
     for (const sink of [...feed.sinks]) {
-      if (batch) sink(batch);
+      for (const batch of batches) sink(batch);
       sink(deleted);
     }
   }
 
+  /** Sends what is pending: a batch per status, in order (a status change may exceed the rate). */
   #flush(feed: Feed): void {
-    const batch = feed.pending;
-    feed.pending = null;
-    if (!batch) {
+    const batches = feed.pending.drain();
+    if (batches.length === 0) {
       feed.cooldown = null;
       return;
     }
-    for (const sink of [...feed.sinks]) sink(batch);
-    // The last watcher may have left while this batch went out: then the feed is gone.
+    for (const sink of [...feed.sinks]) for (const batch of batches) sink(batch);
+    // The last watcher may have left while these batches went out: then the feed is gone.
     if (feed.sinks.size === 0) return;
     feed.cooldown = setTimeout(() => this.#flush(feed), this.#intervalMs);
     feed.cooldown.unref();

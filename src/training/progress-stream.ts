@@ -9,8 +9,8 @@ import {
   isJobDeleted,
   type JobDeleted,
   type JobFeeds,
-  mergeJobEvents,
   newerJob,
+  StatusBatches,
 } from './progress-feed.ts';
 import { isTerminal } from './transitions.ts';
 
@@ -66,6 +66,22 @@ function sharedFirstEvent(job: TrainingJobRow): JobEvent {
 }
 
 /**
+ * The points that go beyond `upTo` and beyond every point before them (no step twice, none
+ * back): `points` itself when that is all of them.
+ */
+function stepsAfter(points: MetricPointRow[], upTo: number | null): MetricPointRow[] {
+  let last = upTo ?? Number.NEGATIVE_INFINITY;
+  const goesOn = (p: MetricPointRow) => {
+    if (p.step <= last) return false;
+    last = p.step;
+    return true;
+  };
+  if (points.every(goesOn)) return points;
+  last = upTo ?? Number.NEGATIVE_INFINITY;
+  return points.filter(goesOn);
+}
+
+/**
  * One update object per batch, for every watcher that passes the batch on unchanged (all but
  * the slow ones, and new ones that replay points): the GraphQL layer then executes each
  * operation once per update, not once per watcher (see schema/shared-subscription-results.ts).
@@ -115,17 +131,19 @@ export async function watchTrainingProgress(
 
 /**
  * A push queue between the job's feed and one consumer, pulled (next()) or pushing to a sink.
- * Batches that arrive while the consumer is busy are merged, so a slow client costs one pending
- * batch, not a growing queue.
+ * Batches that arrive while the consumer is busy are merged, one per status (StatusBatches), so
+ * a slow client costs a few pending batches, not a growing queue, and still sees every status.
+ * No step goes out twice, whatever the publishers repeat (a replay, a run adopted after a crash
+ * that records again the steps after its checkpoint).
  */
 class ProgressStream implements PushSource<ProgressItem> {
   #first: JobEvent | null = null;
-  #pending: JobEvent | null = null;
+  readonly #pending = new StatusBatches();
   /** The job was deleted: the last item, after what is pending. */
   #deleted: JobDeleted | null = null;
   #last: TrainingJobRow | null = null;
-  /** Steps up to here were replayed by the first update (null: nothing replayed). */
-  #replayedUpTo: number | null = null;
+  /** The highest step replayed, sent or pending (null: none yet). */
+  #upTo: number | null = null;
   #waiting: ((result: IteratorResult<ProgressItem>) => void) | null = null;
   #finished = false;
   #sink: PushSink<ProgressItem> | null = null;
@@ -150,18 +168,13 @@ class ProgressStream implements PushSource<ProgressItem> {
 
   start(job: TrainingJobRow, replayedUpTo: number | null, replay: MetricPointRow[]): void {
     if (this.#finished) return;
-    this.#replayedUpTo = replayedUpTo;
     this.#first = replay.length === 0 ? sharedFirstEvent(job) : { job, newPoints: replay };
-    // Events that came while the state was read carried points the replay may hold already.
-    if (this.#pending) this.#pending = { ...this.#pending, newPoints: this.#fresh(this.#pending) };
+    if (replayedUpTo !== null) {
+      // Events that came while the state was read carried points the replay may hold already.
+      this.#pending.filterPoints(({ newPoints }) => stepsAfter(newPoints, replayedUpTo));
+      this.#upTo = Math.max(this.#upTo ?? 0, replayedUpTo);
+    }
     this.#wake();
-  }
-
-  #fresh({ newPoints }: JobEvent): MetricPointRow[] {
-    const upTo = this.#replayedUpTo;
-    return upTo === null || newPoints.every((p) => p.step > upTo)
-      ? newPoints
-      : newPoints.filter((p) => p.step > upTo);
   }
 
   #push(event: JobEvent | JobDeleted): void {
@@ -171,16 +184,16 @@ class ProgressStream implements PushSource<ProgressItem> {
       this.#wake();
       return;
     }
-    const points = this.#first || this.#last ? this.#fresh(event) : event.newPoints;
-    const fresh = points === event.newPoints ? event : { ...event, newPoints: points };
-    this.#pending = this.#pending ? mergeJobEvents(this.#pending, fresh) : fresh;
+    const points = stepsAfter(event.newPoints, this.#upTo);
+    this.#upTo = points.at(-1)?.step ?? this.#upTo;
+    this.#pending.add(points === event.newPoints ? event : { ...event, newPoints: points });
     this.#wake();
   }
 
   /** The next item, if one is ready. */
   #take(): ProgressItem | null {
     if (!this.#first && !this.#last) return null;
-    const event = this.#first ?? this.#pending;
+    const event = this.#first ?? this.#pending.shift();
     if (!event) {
       const deleted = this.#deleted;
       if (!deleted) return null;
@@ -188,8 +201,7 @@ class ProgressStream implements PushSource<ProgressItem> {
       this.#finish();
       return deleted;
     }
-    if (this.#first) this.#first = null;
-    else this.#pending = null;
+    this.#first = null;
     const job = this.#last ? newerJob(this.#last, event.job) : event.job;
     if (job === this.#last && event.newPoints.length === 0) return this.#take();
     this.#last = job;
@@ -246,7 +258,7 @@ class ProgressStream implements PushSource<ProgressItem> {
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
-    this.#pending = null;
+    this.#pending.drain();
     this.#deleted = null;
     this.#detach();
     this.#forgetSignal();

@@ -4,7 +4,7 @@ import { type Database, openDatabase } from '../../src/db/client.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import { startPgRelay } from '../../src/events/pg-relay.ts';
 import { type AppTopics, type JobEvent, jobTopic } from '../../src/events/topics.ts';
-import { getJob } from '../../src/training/jobs.ts';
+import { getJob, transitionJob } from '../../src/training/jobs.ts';
 import { createTestDatabase, onPostgres, type TestDatabase } from '../support/databases.ts';
 import { newJob, pointRows } from '../support/fixtures.ts';
 
@@ -55,11 +55,15 @@ test.skipIf(!onPostgres())(
     a.events.publish(jobTopic(job.id), { job, newPoints: points.slice(0, 10) });
     // 390 points do not fit in one notification: they arrive as several whole events.
     a.events.publish(jobTopic(job.id), { job, newPoints: points.slice(10) });
-    // A row too large to send is read by the receiving process.
-    a.events.publish(jobTopic(job.id), {
-      job: { ...job, errorMessage: 'x'.repeat(9000) },
-      newPoints: [],
+    // A row too large to send goes with its error message cut; the receiving process reads the
+    // whole message, and delivers the event's own row (its status) even if the job is gone.
+    const failed = await transitionJob(database.db, job.id, 'fail', {
+      errorMessage: 'ä'.repeat(4000),
     });
+    a.events.publish(jobTopic(job.id), { job: failed, newPoints: [] });
+    const gone = { ...failed, id: '00000000-0000-4000-8000-000000000000' };
+    b.events.subscribe(jobTopic(gone.id), (e) => onB.push(e));
+    a.events.publish(jobTopic(gone.id), { job: gone, newPoints: [] });
     // Every other topic as it was published: what changed, for caches and runners elsewhere.
     const plain = [
       ['jobs', { jobId: job.id }],
@@ -75,9 +79,13 @@ test.skipIf(!onPostgres())(
 
     await vi.waitFor(() => expect(plainOnB).toEqual(plain));
     expect(onB.flatMap((e) => e.newPoints)).toEqual(points);
-    expect(onB.length).toBeGreaterThan(3);
+    expect(onB.length).toBeGreaterThan(4);
     expect(onB[0]!.job).toEqual(job);
-    expect(onB.at(-1)!.job).toEqual(job);
+    expect(onB.at(-2)!.job).toEqual(failed);
+    const cut = onB.at(-1)!.job;
+    expect(cut).toMatchObject({ id: gone.id, status: 'FAILED' });
+    expect(cut.errorMessage!.length).toBeGreaterThan(1000);
+    expect(cut.errorMessage!.length).toBeLessThan(4000);
     // The echo of A's own notifications is ignored.
     expect(onA).toHaveLength(3);
 

@@ -99,15 +99,20 @@ describe('event wire format', () => {
     expect(decoded.flatMap((d) => ('newPoints' in d ? d.newPoints : []))).toEqual(event.newPoints);
   });
 
-  test('a row too large for a notification is left for the receiver to read', () => {
-    const event = { job: job({ errorMessage: 'x'.repeat(10_000) }), newPoints: points(1, 2) };
-    const texts = encodeEvent('o', `job:${JOB_ID}`, event);
+  test('a row too large for a notification keeps its status: its error message is cut to fit', () => {
+    const message = 'Traceback … \u001b[31m'.repeat(800);
+    const failed = job({ status: 'FAILED', errorMessage: message });
+    const texts = encodeEvent('o', `job:${JOB_ID}`, { job: failed, newPoints: points(1, 2) });
     expect(texts).toHaveLength(1);
-    expect(decodeEvent(texts[0]!)).toMatchObject({
-      jobId: JOB_ID,
-      job: null,
-      newPoints: event.newPoints,
-    });
+    expect(bytes(texts[0]!)).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
+    const decoded = decodeEvent(texts[0]!);
+    if (!('jobId' in decoded)) throw new Error('a job event');
+    expect(decoded.errorMessageCut).toBe(true);
+    const cut = decoded.job.errorMessage!;
+    expect(cut.length).toBeGreaterThan(500);
+    expect(message.startsWith(cut)).toBe(true);
+    expect(decoded.job).toEqual({ ...failed, errorMessage: cut });
+    expect(decoded.newPoints).toEqual(points(1, 2));
   });
 });
 

@@ -149,7 +149,7 @@ describe('checkpoints', () => {
     const points = [
       at(1),
       at(7), // mid-epoch
-      at(22), // last step of epoch 1, before its eval
+      at(22), // last step of epoch 1: its eval comes before the pause checkpoint
       (e: TrainerEvent) => e.type === 'eval' && e.epoch === 2, // right after an eval
       at(53),
       at(66), // before the final eval
@@ -195,6 +195,29 @@ describe('checkpoints', () => {
     expect(comparable(resumed)).toEqual(
       comparable(trained).slice(trained.findIndex((e) => e.type === 'step' && e.step === 34)),
     );
+  });
+
+  it("an epoch's evaluation comes before a checkpoint at its last step", () => {
+    const run = createTrainingRun({ examples, config, checkpointEvery: 22 });
+    const around = [...run]
+      .flatMap((e) =>
+        e.type === 'step' || e.type === 'eval' || e.type === 'checkpoint'
+          ? [`${e.type} ${e.step} (epoch ${e.epoch})`]
+          : [],
+      )
+      .filter((e) => !e.startsWith('step') || /step (22|44|66) /.test(e));
+    expect(around).toEqual([
+      'step 22 (epoch 1)',
+      'eval 22 (epoch 1)',
+      'checkpoint 22 (epoch 1)',
+      'step 44 (epoch 2)',
+      'eval 44 (epoch 2)',
+      'checkpoint 44 (epoch 2)',
+      'step 66 (epoch 3)',
+      'eval 66 (epoch 3)',
+      'checkpoint 66 (epoch 3)',
+      'eval 66 (epoch 3)',
+    ]);
   });
 
   it('is compact: only buckets the data touched are stored', () => {

@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import type { MetricPointRow, TrainingJobRow } from '../../src/db/schema.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import { type AppTopics, jobTopic } from '../../src/events/topics.ts';
-import { JobFeeds } from '../../src/training/progress-feed.ts';
+import { isJobDeleted, JobFeeds } from '../../src/training/progress-feed.ts';
 import { toProgress, watchTrainingProgress } from '../../src/training/progress-stream.ts';
 import { createTestDatabase, type TestDatabase } from '../support/databases.ts';
 import { addPoints, newJob } from '../support/fixtures.ts';
@@ -66,6 +66,74 @@ describe('watchTrainingProgress', () => {
     expect(last.newPoints.map((p: MetricPointRow) => p.step)).toEqual([13]);
     expect(await stream.next()).toEqual({ done: true, value: undefined });
     expect(events.listenerCount()).toBe(0);
+  });
+
+  test('a consumer that does not read gets every status, one merged update per status, each point once', async () => {
+    const job = await newJob(database.db);
+    const stream = await watchTrainingProgress(database.db, feeds, job.id);
+    expect((await stream.next()).value.job.status).toBe('QUEUED');
+    // Paused and resumed while the consumer reads nothing; the events come within one rate
+    // interval, so the feed merges them too.
+    const run: [TrainingJobRow['status'], number[]][] = [
+      ['PREPARING', []],
+      ['TRAINING', [1, 2]],
+      ['TRAINING', [3, 4]],
+      ['PAUSED', [5]],
+      ['QUEUED', []],
+      ['PREPARING', []],
+      ['TRAINING', [6]],
+      ['TRAINING', [7]],
+      ['VALIDATING', []],
+      ['COMPLETED', [8]],
+    ];
+    let delivered = false;
+    const detach = feeds.attach(job.id, (e) => {
+      if (!isJobDeleted(e) && e.job.status === 'COMPLETED') delivered = true;
+    });
+    run.forEach(([status, steps], i) => {
+      events.publish(jobTopic(job.id), {
+        job: later(job, i + 1, { status }),
+        newPoints: steps.map((s) => point(job.id, s)),
+      });
+    });
+    await vi.waitFor(() => expect(delivered).toBe(true));
+    detach();
+
+    const updates = [];
+    for await (const update of stream) if (!isJobDeleted(update)) updates.push(update);
+    // Each status once, in the order of its last visit: the earlier visits' points move on.
+    expect(updates.map((u) => u.job.status)).toEqual([
+      'PAUSED',
+      'QUEUED',
+      'PREPARING',
+      'TRAINING',
+      'VALIDATING',
+      'COMPLETED',
+    ]);
+    expect(updates.flatMap((u) => u.newPoints.map((p) => p.step))).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8,
+    ]);
+  });
+
+  test('no step goes out twice, whatever the publishers repeat', async () => {
+    const job = await newJob(database.db);
+    const stream = await watchTrainingProgress(database.db, feeds, job.id);
+    await stream.next();
+    // A run adopted after a crash records again the steps after its checkpoint (2 on), here
+    // partly in the batch the feed merges.
+    for (const steps of [[1, 2], [3], [2, 3, 4], [5]]) {
+      events.publish(jobTopic(job.id), {
+        job: later(job, 1000),
+        newPoints: steps.map((s) => point(job.id, s)),
+      });
+    }
+    const sent: number[] = [];
+    while (sent.length < 5) {
+      const update = (await stream.next()).value;
+      sent.push(...update.newPoints.map((p: MetricPointRow) => p.step));
+    }
+    expect(sent).toEqual([1, 2, 3, 4, 5]);
+    await stream.return?.();
   });
 
   test('a waiting consumer is released by return() and by its signal', async () => {

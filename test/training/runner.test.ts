@@ -9,6 +9,7 @@ import { learningRateAt } from '../../src/training/trainer/index.ts';
 import { planSteps } from '../../src/training/trainer/schedule.ts';
 import { allowedEdges, RUNNING_STATUSES } from '../../src/training/transitions.ts';
 import { codes, createTestApp, ok, type TestApp } from '../support/app.ts';
+import { PAUSED_AND_RESUMED } from '../support/live-progress.ts';
 import { corpusRecords } from './corpus.ts';
 import {
   checkpointOf,
@@ -394,17 +395,7 @@ describe('pause and resume', { timeout: 120_000 }, () => {
     expect(log.indexOf('other:PREPARING')).toBeGreaterThan(log.indexOf('paused:PAUSED'));
     expect(log.indexOf('other:COMPLETED')).toBeLessThan(log.indexOf('paused:QUEUED'));
     expectAllowedPath(watch.statuses);
-    expect(watch.statuses).toEqual([
-      'QUEUED',
-      'PREPARING',
-      'TRAINING',
-      'PAUSED',
-      'QUEUED',
-      'PREPARING',
-      'TRAINING',
-      'VALIDATING',
-      'COMPLETED',
-    ]);
+    expect(watch.statuses).toEqual(PAUSED_AND_RESUMED);
     const pausedSessions = recording.sessions.filter((s) => s.jobId === paused.rowId);
     expect(pausedSessions.map((s) => s.resumed)).toEqual([false, true]);
     expect(await comparableOutcome(paused.rowId)).toEqual(await comparableOutcome(reference.rowId));
@@ -456,9 +447,11 @@ describe('pause and resume', { timeout: 120_000 }, () => {
       );
     };
 
-    // After an epoch's last step, before its evaluation: the evaluation runs after the resume.
+    // After an epoch's last step, before its evaluation: the evaluation runs before the pause
+    // checkpoint.
     await pauseAt('at an epoch end', stepsPerEpoch);
-    // After the last step (VALIDATING), before the evaluations.
+    // After the last step (VALIDATING), before the evaluations: the last epoch's runs before the
+    // pause checkpoint, the final one after the resume.
     await pauseAt('after the last step', totalSteps);
     // While a long step runs: the pause checkpoint comes after the next progress flush.
     await pauseAt('during a slow step', 3, { slowPauseMs: 1200, expectUnwrittenPoints: true });

@@ -134,18 +134,10 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
     await dropPointsAfter(db, job.id, checkpoint?.step ?? 0, owner);
     if (checkpoint) recorder.resumesAfter(await pointAt(db, job.id, checkpoint.step));
     let status = job.status;
-    if (status === 'PREPARING') {
-      status = (await transitionJob(db, job.id, 'startTraining', {}, ownedRunning(job.id, owner)))
-        .status;
-      announce(events, await getJob(db, job.id));
-    }
     /** After the last step the job is VALIDATING (its evaluations and the artifact remain). */
     const startValidation = async () => {
       if (status !== 'TRAINING') return;
-      await recorder.flush();
-      status = (await transitionJob(db, job.id, 'startValidation', {}, ownedRunning(job.id, owner)))
-        .status;
-      announce(events, await getJob(db, job.id));
+      status = (await recorder.flush({ transition: 'startValidation' })).status;
     };
     log.info(
       {
@@ -172,6 +164,11 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
           case 'prepared':
             totalSteps = event.totalSteps;
             recorder.prepared(event.totalSteps, event.resumedFromStep, data.documents);
+            // PREPARING until the trainer knows how long the run is: TRAINING comes with its
+            // totalSteps in the same UPDATE.
+            if (status === 'PREPARING') {
+              status = (await recorder.flush({ transition: 'startTraining' })).status;
+            }
             // Resumed from a checkpoint taken after the last step: no step event will say so.
             if (event.resumedFromStep === totalSteps) await startValidation();
             if (job.mixedPrecision) {
@@ -286,7 +283,11 @@ async function storeCheckpoint(
   event: Extract<TrainerEvent, { type: 'checkpoint' }>,
   stopping: boolean,
 ): Promise<void> {
-  await recorder.flush((tx) => saveCheckpoint(tx, jobId, event), { whilePaused: stopping });
+  await recorder.flush({
+    final: true,
+    alsoInTransaction: (tx) => saveCheckpoint(tx, jobId, event),
+    whilePaused: stopping,
+  });
 }
 
 async function complete(
@@ -296,7 +297,7 @@ async function complete(
   event: Extract<TrainerEvent, { type: 'done' }>,
   data: { documents: number; chunks: number },
 ): Promise<void> {
-  await recorder.flush();
+  await recorder.flush({ final: true });
   const histories = (await lossHistoriesByJob(db, [job.id])).get(job.id);
   const version = await db.transaction(async (tx) => {
     const completed = await transitionJob(

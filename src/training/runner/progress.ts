@@ -6,8 +6,10 @@ import {
   type TrainingJobRow,
   trainingJobs,
 } from '../../db/schema.ts';
-import { type AppEvents, announceProgress } from '../../events/topics.ts';
+import { type AppEvents, announceJob, announceProgress } from '../../events/topics.ts';
+import { type JobPatch, transitionJob } from '../jobs.ts';
 import type { EvalMetrics, TrainerEvent } from '../trainer/types.ts';
+import type { TransitionAction } from '../transitions.ts';
 import { ownedRunning } from './lease.ts';
 
 type StepEvent = Extract<TrainerEvent, { type: 'step' }>;
@@ -20,16 +22,38 @@ export class JobLostError extends Error {
   }
 }
 
+export type FlushOptions = {
+  /** The newest point is final too: a checkpoint at its step or the end of the run follows. */
+  final?: boolean;
+  /** The job's status changes in the same UPDATE (its progress fields with it). */
+  transition?: TransitionAction;
+  /** Joins the transaction: a checkpoint is never stored ahead of the points it covers. */
+  alsoInTransaction?: (tx: Db) => Promise<void>;
+  /** The job may be PAUSED already (the checkpoint that answers a pause). */
+  whilePaused?: boolean;
+};
+
 /**
  * Collects a job's progress and metric points in memory and writes them in batches (at most one
  * write per `flushIntervalMs`, however fast the trainer steps), each batch announced on the bus
  * with the points it added. Writes are conditional on the lease, so a process that lost the job
  * learns it at its next write.
+ *
+ * A point is announced once, when it is final: the newest point waits (neither written nor
+ * announced) until a later step, a checkpoint or the end of the run, since an evaluation of its
+ * step may still join it. An evaluation of a point already final updates the stored point and
+ * the job, but the point is not announced again.
  */
 export class ProgressRecorder {
+  /** Final points not yet written, by step. */
   readonly #pending = new Map<number, MetricPointRow>();
-  #last: MetricPointRow | null = null;
-  #fields: Partial<typeof trainingJobs.$inferInsert> = {};
+  /** The newest point, while an evaluation may still join it. */
+  #newest: MetricPointRow | null = null;
+  /** The last final point: a late evaluation of its step corrects it. */
+  #lastFinal: MetricPointRow | null = null;
+  /** Points announced already whose stored version changes (written, not announced). */
+  readonly #corrections = new Map<number, MetricPointRow>();
+  #fields: JobPatch = {};
   #totalSteps = 0;
   #sessionStart = Date.now();
   #sessionFirstStep = 0;
@@ -45,13 +69,14 @@ export class ProgressRecorder {
   ) {}
 
   /**
-   * The stored point of the step a run resumes from. An evaluation that follows it (a checkpoint
-   * taken between an epoch's last step and its evaluation) joins that point.
+   * The stored point of the step a run resumes from: final and announced. An evaluation that
+   * follows it (a trainer that checkpointed between a step and its evaluation) corrects it.
    */
   resumesAfter(point: MetricPointRow | undefined): void {
-    this.#last = point ?? null;
+    this.#lastFinal = point ?? null;
   }
 
+  /** The run's plan is known: the next write (a transition to TRAINING, say) records it. */
   prepared(totalSteps: number, resumedFromStep: number, totalDocuments: number): void {
     this.#totalSteps = totalSteps;
     this.#sessionStart = Date.now();
@@ -60,7 +85,8 @@ export class ProgressRecorder {
   }
 
   step(event: StepEvent, totalDocuments: number): void {
-    const point: MetricPointRow = {
+    this.#finalizeNewest();
+    this.#newest = {
       jobId: this.job.id,
       step: event.step,
       epoch: event.epoch,
@@ -69,8 +95,6 @@ export class ProgressRecorder {
       learningRate: event.learningRate,
       recordedAt: new Date(),
     };
-    this.#pending.set(event.step, point);
-    this.#last = point;
     const fraction = this.#totalSteps ? event.step / this.#totalSteps : 0;
     const done = event.step - this.#sessionFirstStep;
     const perStepMs = done > 0 ? (Date.now() - this.#sessionStart) / done : 0;
@@ -90,28 +114,28 @@ export class ProgressRecorder {
 
   /** An evaluation belongs to the step it ran after: its validation loss joins that point. */
   evaluation(event: EvalEvent): void {
-    const base =
-      this.#pending.get(event.step) ?? (this.#last?.step === event.step ? this.#last : null);
-    if (base) {
-      const point = { ...base, valLoss: event.valLoss };
-      this.#pending.set(event.step, point);
-      this.#last = point;
+    const { step, valLoss } = event;
+    if (this.#newest?.step === step) {
+      this.#newest = { ...this.#newest, valLoss };
+    } else if (this.#lastFinal?.step === step) {
+      const point = { ...this.#lastFinal, valLoss };
+      this.#lastFinal = point;
+      if (this.#pending.has(step)) this.#pending.set(step, point);
+      else this.#corrections.set(step, point);
     }
-    this.#fields = { ...this.#fields, valLoss: event.valLoss, ...metricsFields(event) };
+    this.#fields = { ...this.#fields, valLoss, ...metricsFields(event) };
     this.#schedule();
   }
 
   /**
-   * Writes everything pending now; `alsoInTransaction` joins the same transaction (a checkpoint
-   * must never be stored ahead of the points it covers).
+   * Writes everything pending now (the newest point too if `final`) and announces the job with
+   * the points that became final.
    */
-  flush(
-    alsoInTransaction?: (tx: Db) => Promise<void>,
-    { whilePaused = false }: { whilePaused?: boolean } = {},
-  ): Promise<TrainingJobRow> {
+  flush(options: FlushOptions = {}): Promise<TrainingJobRow> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    const write = this.#flushing.then(() => this.#write(alsoInTransaction, whilePaused));
+    if (options.final) this.#finalizeNewest();
+    const write = this.#flushing.then(() => this.#write(options));
     this.#flushing = write.catch(() => {});
     return write;
   }
@@ -119,6 +143,14 @@ export class ProgressRecorder {
   stop(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
+  }
+
+  #finalizeNewest(): void {
+    const point = this.#newest;
+    if (!point) return;
+    this.#newest = null;
+    this.#pending.set(point.step, point);
+    this.#lastFinal = point;
   }
 
   #schedule(): void {
@@ -130,50 +162,69 @@ export class ProgressRecorder {
     }, this.flushIntervalMs);
   }
 
-  async #write(
-    alsoInTransaction: ((tx: Db) => Promise<void>) | undefined,
-    whilePaused: boolean,
-  ): Promise<TrainingJobRow> {
+  async #write({
+    transition,
+    alsoInTransaction,
+    whilePaused = false,
+  }: FlushOptions): Promise<TrainingJobRow> {
     const points = [...this.#pending.values()];
+    const corrections = [...this.#corrections.values()];
     const fields = this.#fields;
     this.#pending.clear();
-    const row = await this.#transaction(points, async (tx) => {
-      if (points.length > 0) await insertPoints(tx, this.job.id, points);
-      const [updated] = await tx
-        .update(trainingJobs)
-        .set({ ...fields, updatedAt: new Date() })
-        .where(
-          whilePaused
-            ? and(eq(trainingJobs.id, this.job.id), eq(trainingJobs.leaseOwner, this.owner))
-            : ownedRunning(this.job.id, this.owner),
-        )
-        .returning();
+    this.#corrections.clear();
+    this.#fields = {};
+    const row = await this.#transaction(points, corrections, fields, async (tx) => {
+      const stored = [...points, ...corrections];
+      if (stored.length > 0) await insertPoints(tx, this.job.id, stored);
+      const owned = whilePaused
+        ? and(eq(trainingJobs.id, this.job.id), eq(trainingJobs.leaseOwner, this.owner))
+        : ownedRunning(this.job.id, this.owner);
+      const updated = transition
+        ? await transitionJob(tx, this.job.id, transition, fields, owned)
+        : (
+            await tx
+              .update(trainingJobs)
+              .set({ ...fields, updatedAt: new Date() })
+              .where(owned)
+              .returning()
+          )[0];
       if (!updated) throw new JobLostError(this.job.id);
       await alsoInTransaction?.(tx);
       return updated;
     });
-    announceProgress(this.events, row, points);
+    // A status change is news for every `jobs` listener; progress only for this job's.
+    (transition ? announceJob : announceProgress)(this.events, row, points);
     return row;
   }
 
   /**
-   * Runs the write; if it fails, its points go back in front of those recorded meanwhile (a
-   * newer version of a step wins), so that a later write (a pause checkpoint after a flush that
-   * found the job already PAUSED, say) still stores every point up to its step.
+   * Runs the write; if it fails, what it would have written goes back in front of what was
+   * recorded meanwhile (a newer version of a step or field wins), so that a later write (a
+   * pause checkpoint after a flush that found the job already PAUSED, say) still stores every
+   * point up to its step.
    */
   async #transaction(
     points: MetricPointRow[],
+    corrections: MetricPointRow[],
+    fields: JobPatch,
     write: (tx: Db) => Promise<TrainingJobRow>,
   ): Promise<TrainingJobRow> {
     try {
       return await this.db.transaction(write);
     } catch (error) {
-      const newer = [...this.#pending.values()];
-      this.#pending.clear();
-      for (const point of [...points, ...newer]) this.#pending.set(point.step, point);
+      restoreInFront(this.#pending, points);
+      restoreInFront(this.#corrections, corrections);
+      this.#fields = { ...fields, ...this.#fields };
       throw error;
     }
   }
+}
+
+/** Puts `points` back into `map` before the points it holds now, which win on the same step. */
+function restoreInFront(map: Map<number, MetricPointRow>, points: MetricPointRow[]): void {
+  const newer = [...map.values()];
+  map.clear();
+  for (const point of [...points, ...newer]) map.set(point.step, point);
 }
 
 /** A Postgres array literal; numbers print exactly (shortest round-trip digits). */

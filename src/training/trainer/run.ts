@@ -82,12 +82,14 @@ export function createTrainingRun(options: TrainingRunOptions): TrainingRun {
   let order: number[] = [];
   let orderEpoch = -1;
 
-  const epochNumber = () => Math.min(position.epoch + 1, config.epochs);
+  /** The epoch of the last step (1 before the first). */
+  const epochOfLastStep = () =>
+    position.batch === 0 && position.epoch > 0 ? position.epoch : position.epoch + 1;
 
   const checkpointEvent = (): TrainerEvent => ({
     type: 'checkpoint',
     step: position.step,
-    epoch: epochNumber(),
+    epoch: epochOfLastStep(),
     state: encodeCheckpoint(
       { fingerprint, totalSteps: plan.totalSteps, labels, ...position },
       params,
@@ -171,6 +173,15 @@ export function createTrainingRun(options: TrainingRunOptions): TrainingRun {
     };
     for (;;) {
       if (stopWanted) return;
+      // An epoch's evaluation belongs to its last step and comes before a checkpoint at that
+      // step, so that the step's point is complete once a checkpoint follows it.
+      if (position.epoch < config.epochs && position.batch >= plan.batchesPerEpoch) {
+        const evaluated = evalEvent(false);
+        position.epoch++;
+        position.batch = 0;
+        yield evaluated;
+        continue;
+      }
       if (checkpointWanted || pauseWanted) {
         checkpointWanted = false;
         yield checkpointEvent();
@@ -178,15 +189,8 @@ export function createTrainingRun(options: TrainingRunOptions): TrainingRun {
         continue;
       }
       if (position.epoch >= config.epochs) break;
-      if (position.batch < plan.batchesPerEpoch) {
-        yield optimizerStep();
-        if (checkpointEvery > 0 && position.step % checkpointEvery === 0) checkpointWanted = true;
-      } else {
-        const evaluated = evalEvent(false);
-        position.epoch++;
-        position.batch = 0;
-        yield evaluated;
-      }
+      yield optimizerStep();
+      if (checkpointEvery > 0 && position.step % checkpointEvery === 0) checkpointWanted = true;
     }
     const final = evalEvent(true);
     yield final;
