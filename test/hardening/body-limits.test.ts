@@ -1,0 +1,368 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { record } from '../dataset/helpers.ts';
+import { ADMIN_TOKEN, createTestApp, ok, type TestApp, VIEWER_TOKEN } from '../support/app.ts';
+import { type ServedApp, serveApp } from '../support/http.ts';
+import { type OversizedRequest, sendOversized } from './oversized.ts';
+
+// Over real HTTP: the limits apply where node:http receives a request (src/http/body-limits.ts).
+const MAX_BODY_BYTES = 64 * 1024;
+const MAX_UPLOAD_BYTES = 1024 * 1024;
+/** What node reads past a limit: the rest of the socket read (64 KiB) that passed it, headers. */
+const READ_PAST_LIMIT = 64 * 1024 + 4 * 1024;
+
+let app: TestApp;
+let served: ServedApp;
+beforeAll(async () => {
+  app = await createTestApp({
+    settings: loadConfig({
+      OCR_WORKERS: '1',
+      MAX_BODY_BYTES: String(MAX_BODY_BYTES),
+      MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES),
+    }),
+  });
+  served = await serveApp(app);
+});
+afterAll(async () => {
+  await served.close();
+  await app.close();
+});
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const CREDENTIALS = [
+  { who: 'no credentials', headers: {}, admin: false },
+  { who: 'an admin token', headers: bearer(ADMIN_TOKEN), admin: true },
+];
+const IMPORT = JSON.stringify({
+  query: 'mutation ($file: File!) { importDocuments(file: $file) { added } }',
+  variables: { file: null },
+});
+const BOUNDARY = 'limits-test-boundary';
+/** A multipart import form up to the start of its file's bytes. */
+const FORM_START = [
+  `--${BOUNDARY}`,
+  'content-disposition: form-data; name="operations"',
+  '',
+  IMPORT,
+  `--${BOUNDARY}`,
+  'content-disposition: form-data; name="map"',
+  '',
+  '{"0":["variables.file"]}',
+  `--${BOUNDARY}`,
+  'content-disposition: form-data; name="0"; filename="docs.jsonl"',
+  'content-type: application/jsonl',
+  '',
+  '',
+].join('\r\n');
+const JSON_START = '{"query":"{ __typename }","variables":{"pad":"';
+
+/** Sends `request` with a body of 10× `limit`; returns the answer and what the server read. */
+async function flood(request: Omit<OversizedRequest, 'totalBytes'>, limit: number) {
+  const answer = await sendOversized(served.origin, { ...request, totalBytes: 10 * limit });
+  const serverRead = await served.bytesReadFrom(answer.localPort);
+  console.log(
+    `${request.method} ${request.path} ${request.headers?.['content-type'] ?? ''}: ${answer.status}, server read ${serverRead} bytes, client sent ${answer.sentBytes}`,
+  );
+  const error = answer.body.startsWith('{') ? JSON.parse(answer.body).errors?.[0] : undefined;
+  return { ...answer, serverRead, error };
+}
+
+describe('bodies of 10× the limit', () => {
+  // RSS around the floods only; the clients run in this process too (bench/limits measures the
+  // server alone).
+  let rssBefore: number;
+  beforeAll(() => {
+    rssBefore = process.memoryUsage().rss;
+  });
+  afterAll(() => {
+    const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
+    const rss = process.memoryUsage().rss;
+    console.log(`RSS before ${mb(rssBefore)}, after ${mb(rss)}, growth ${mb(rss - rssBefore)}`);
+  });
+
+  describe.each(CREDENTIALS)(
+    'a chunked body of 10× MAX_BODY_BYTES, with $who',
+    ({ headers, admin }) => {
+      test.each([
+        { type: 'application/json', prefix: JSON_START },
+        { type: 'application/graphql+json', prefix: JSON_START },
+      ])('POST /graphql as $type: 413 within the limit', async ({ type, prefix }) => {
+        const answer = await flood(
+          {
+            method: 'POST',
+            path: '/graphql',
+            headers: { ...headers, 'content-type': type },
+            prefix,
+          },
+          MAX_BODY_BYTES,
+        );
+        expect(answer.status).toBe(413);
+        expect(answer.error.extensions).toEqual({
+          code: 'PAYLOAD_TOO_LARGE',
+          limit: 'maxBodyBytes',
+        });
+        expect(answer.serverRead).toBeLessThan(MAX_BODY_BYTES + READ_PAST_LIMIT);
+      });
+
+      // A form post that could come cross-site without a preflight is refused by the CSRF check, and
+      // text/plain is no GraphQL content type: yoga answers those unread, and the connection closes.
+      test('POST /graphql as a form: 413 within the limit, or refused unread without credentials', async () => {
+        const answer = await flood(
+          {
+            method: 'POST',
+            path: '/graphql',
+            headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+            prefix: 'query=%7B__typename%7D&pad=',
+          },
+          MAX_BODY_BYTES,
+        );
+        expect([answer.status, answer.error.extensions.code]).toEqual(
+          admin ? [413, 'PAYLOAD_TOO_LARGE'] : [403, 'FORBIDDEN'],
+        );
+        expect(answer.serverRead).toBeLessThan(MAX_BODY_BYTES + READ_PAST_LIMIT);
+      });
+
+      test('POST /graphql as text/plain: refused unread', async () => {
+        const answer = await flood(
+          {
+            method: 'POST',
+            path: '/graphql',
+            headers: { ...headers, 'content-type': 'text/plain' },
+            prefix: '{ __typename }',
+          },
+          MAX_BODY_BYTES,
+        );
+        if (admin) expect(answer.status).toBe(415);
+        else expect([answer.status, answer.error.extensions.code]).toEqual([403, 'FORBIDDEN']);
+        expect(answer.serverRead).toBeLessThan(MAX_BODY_BYTES + READ_PAST_LIMIT);
+      });
+
+      test('POST /graphql/stream, a distinct-connections stream: 413 within the limit', async () => {
+        const answer = await flood(
+          {
+            method: 'POST',
+            path: '/graphql/stream',
+            headers: {
+              ...headers,
+              'content-type': 'application/json',
+              accept: 'text/event-stream',
+            },
+            prefix: JSON_START,
+          },
+          MAX_BODY_BYTES,
+        );
+        expect(answer.status).toBe(413);
+        expect(answer.error.extensions.code).toBe('PAYLOAD_TOO_LARGE');
+        expect(answer.serverRead).toBeLessThan(MAX_BODY_BYTES + READ_PAST_LIMIT);
+      });
+
+      test('POST of an operation to a single-connection stream: 413 within the limit', async () => {
+        const reserved = await fetch(`${served.origin}/graphql/stream`, {
+          method: 'PUT',
+          headers: bearer(ADMIN_TOKEN),
+        });
+        expect(reserved.status).toBe(201);
+        const token = await reserved.text();
+        const answer = await flood(
+          {
+            method: 'POST',
+            path: '/graphql/stream',
+            headers: {
+              ...headers,
+              'content-type': 'application/json',
+              'x-graphql-event-stream-token': token,
+            },
+            prefix:
+              '{"extensions":{"operationId":"1"},"query":"{ __typename }","variables":{"pad":"',
+          },
+          MAX_BODY_BYTES,
+        );
+        expect(answer.status).toBe(413);
+        expect(answer.error.extensions.code).toBe('PAYLOAD_TOO_LARGE');
+        expect(answer.serverRead).toBeLessThan(MAX_BODY_BYTES + READ_PAST_LIMIT);
+      });
+
+      test('GET /graphql with a body: answered without reading it, the connection closed', async () => {
+        const answer = await flood(
+          {
+            method: 'GET',
+            path: '/graphql?query=%7B__typename%7D',
+            headers: { ...headers, 'x-graphql-yoga-csrf': '1' },
+          },
+          MAX_BODY_BYTES,
+        );
+        expect(answer.status).toBe(200);
+        expect(answer.serverRead).toBeLessThan(MAX_BODY_BYTES + READ_PAST_LIMIT);
+      });
+    },
+  );
+
+  describe('a single-connection reservation (PUT /graphql/stream) with a 10× body', () => {
+    test('without credentials: UNAUTHENTICATED, unread', async () => {
+      const answer = await flood({ method: 'PUT', path: '/graphql/stream' }, MAX_BODY_BYTES);
+      expect(answer.status).toBe(401);
+      expect(answer.error.extensions).toEqual({ code: 'UNAUTHENTICATED' });
+      expect(answer.serverRead).toBeLessThan(READ_PAST_LIMIT);
+    });
+
+    test('with a token: reserved (graphql-sse reads no body), the connection closed', async () => {
+      const answer = await flood(
+        { method: 'PUT', path: '/graphql/stream', headers: bearer(VIEWER_TOKEN) },
+        MAX_BODY_BYTES,
+      );
+      expect(answer.status).toBe(201);
+      expect(answer.serverRead).toBeLessThan(MAX_BODY_BYTES + READ_PAST_LIMIT);
+    });
+  });
+
+  describe('a chunked multipart upload of 10× MAX_UPLOAD_BYTES', () => {
+    const upload = (headers: Record<string, string>) =>
+      flood(
+        {
+          method: 'POST',
+          path: '/graphql',
+          headers: { ...headers, 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
+          prefix: FORM_START,
+        },
+        MAX_UPLOAD_BYTES,
+      );
+
+    test.each([
+      { who: 'no credentials', headers: {}, status: 401, code: 'UNAUTHENTICATED' },
+      {
+        who: 'an unknown token',
+        headers: bearer('not-a-known-token-0000'),
+        status: 401,
+        code: 'UNAUTHENTICATED',
+      },
+      { who: 'a viewer token', headers: bearer(VIEWER_TOKEN), status: 403, code: 'FORBIDDEN' },
+    ])('with $who: $code before the body is read', async ({ headers, status, code }) => {
+      const answer = await upload(headers);
+      expect(answer.status).toBe(status);
+      expect(answer.error.extensions).toEqual({ code });
+      expect(answer.serverRead).toBeLessThan(READ_PAST_LIMIT);
+    });
+
+    test('with an admin token: 413 within MAX_UPLOAD_BYTES, nothing stored', async () => {
+      const answer = await upload(bearer(ADMIN_TOKEN));
+      expect(answer.status).toBe(413);
+      expect(answer.error.extensions).toEqual({
+        code: 'PAYLOAD_TOO_LARGE',
+        limit: 'maxUploadBytes',
+      });
+      expect(answer.serverRead).toBeLessThan(MAX_UPLOAD_BYTES + READ_PAST_LIMIT);
+      const stats = ok(
+        await app.gql<{ datasetStats: { totalDocuments: number } }>(
+          '{ datasetStats { totalDocuments } }',
+        ),
+      );
+      expect(stats.datasetStats.totalDocuments).toBe(0);
+    });
+  });
+
+  describe('a declared Content-Length over the limit', () => {
+    test.each([
+      {
+        what: 'a JSON body without credentials',
+        headers: { 'content-type': 'application/json' },
+        prefix: JSON_START,
+        limit: MAX_BODY_BYTES,
+        name: 'maxBodyBytes',
+      },
+      {
+        what: "an admin's upload",
+        headers: {
+          'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
+          ...bearer(ADMIN_TOKEN),
+        },
+        prefix: FORM_START,
+        limit: MAX_UPLOAD_BYTES,
+        name: 'maxUploadBytes',
+      },
+    ])(
+      '$what is refused at once, before the body is read',
+      async ({ headers, prefix, limit, name }) => {
+        const answer = await flood(
+          { method: 'POST', path: '/graphql', headers, prefix, declareLength: true },
+          limit,
+        );
+        expect(answer.status).toBe(413);
+        expect(answer.error.extensions.limit).toBe(name);
+        expect(answer.serverRead).toBeLessThan(READ_PAST_LIMIT);
+      },
+    );
+
+    test('with Expect: 100-continue: refused without inviting the body', async () => {
+      const answer = await flood(
+        {
+          method: 'POST',
+          path: '/graphql',
+          headers: {
+            'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
+            ...bearer(ADMIN_TOKEN),
+          },
+          prefix: FORM_START,
+          declareLength: true,
+          expectContinue: true,
+        },
+        MAX_UPLOAD_BYTES,
+      );
+      expect(answer.status).toBe(413);
+      expect(answer.continued).toBe(false);
+      expect(answer.sentBytes).toBe(0);
+    });
+  });
+});
+
+describe('requests within the limits', () => {
+  test('queries by POST and GET', async () => {
+    const query = '{ trainingStatus { totalJobs } }';
+    const posted = await fetch(`${served.origin}/graphql`, {
+      method: 'POST',
+      headers: { ...bearer(ADMIN_TOKEN), 'content-type': 'application/json' },
+      body: JSON.stringify({ query }),
+    });
+    expect(await posted.json()).toEqual({ data: { trainingStatus: { totalJobs: 0 } } });
+    const got = await fetch(`${served.origin}/graphql?query=${encodeURIComponent(query)}`, {
+      headers: bearer(ADMIN_TOKEN),
+    });
+    expect(await got.json()).toEqual({ data: { trainingStatus: { totalJobs: 0 } } });
+  });
+
+  test('a body just under MAX_BODY_BYTES, chunked', async () => {
+    const pad = 'x'.repeat(MAX_BODY_BYTES - 200);
+    const body = JSON.stringify({ query: '{ __typename }', extensions: { pad } });
+    expect(body.length).toBeLessThan(MAX_BODY_BYTES);
+    const response = await fetch(`${served.origin}/graphql`, {
+      method: 'POST',
+      headers: { ...bearer(ADMIN_TOKEN), 'content-type': 'application/json' },
+      body: new Blob([body]).stream(),
+      duplex: 'half',
+    } as RequestInit);
+    expect(await response.json()).toEqual({ data: { __typename: 'Query' } });
+  });
+
+  test('an upload just under MAX_UPLOAD_BYTES is imported', async () => {
+    const lines: string[] = [];
+    let size = 0;
+    while (size < MAX_UPLOAD_BYTES - 4096) {
+      const line = JSON.stringify(record());
+      lines.push(line);
+      size += Buffer.byteLength(line) + 1;
+    }
+    const text = lines.join('\n');
+    const form = new FormData();
+    form.set('operations', IMPORT);
+    form.set('map', '{"0":["variables.file"]}');
+    form.set('0', new File([text], 'docs.jsonl', { type: 'application/jsonl' }));
+    const response = await fetch(`${served.origin}/graphql`, {
+      method: 'POST',
+      headers: bearer(ADMIN_TOKEN),
+      body: form,
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      data: { importDocuments: { added: lines.length } },
+    });
+  });
+});

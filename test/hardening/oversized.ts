@@ -1,0 +1,128 @@
+import { connect } from 'node:net';
+
+/** A request whose body is far larger than the server takes, sent over a raw socket. */
+export type OversizedRequest = {
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  /** The body's first bytes (a JSON prefix, the start of a multipart form); then filler. */
+  prefix?: string;
+  /** Bytes to send in all, if the server keeps reading. */
+  totalBytes: number;
+  /** Announce the length (Content-Length) instead of sending the body chunked. */
+  declareLength?: boolean;
+  /** Send `Expect: 100-continue` and the body only once the server says so. */
+  expectContinue?: boolean;
+};
+
+export type OversizedAnswer = {
+  /** The final status (100 Continue skipped), null if the connection closed without one. */
+  status: number | null;
+  body: string;
+  /** Whether the server said 100 Continue. */
+  continued: boolean;
+  /** Body bytes the client got into its socket before the server answered or closed. */
+  sentBytes: number;
+  /** The client's port, to find the server's side of the connection. */
+  localPort: number;
+};
+
+const CHUNK = 16 * 1024;
+const FILLER = Buffer.alloc(CHUNK, 'x');
+
+/**
+ * Sends `request` and keeps sending filler (chunked, or as declared) until the server answers or
+ * closes the connection, as an uploading client does; resolves once the connection is closed.
+ */
+export function sendOversized(origin: string, request: OversizedRequest): Promise<OversizedAnswer> {
+  const { hostname, port } = new URL(origin);
+  const socket = connect(Number(port), hostname);
+  const chunked = !request.declareLength;
+  const head = [
+    `${request.method} ${request.path} HTTP/1.1`,
+    `host: ${hostname}:${port}`,
+    chunked ? 'transfer-encoding: chunked' : `content-length: ${request.totalBytes}`,
+    ...(request.expectContinue ? ['expect: 100-continue'] : []),
+    ...Object.entries(request.headers ?? {}).map(([name, value]) => `${name}: ${value}`),
+  ].join('\r\n');
+
+  let received = Buffer.alloc(0);
+  let answered = false;
+  let continued = false;
+  let sentBytes = 0;
+  let localPort = 0;
+
+  const frame = (data: Buffer) =>
+    chunked
+      ? Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')])
+      : data;
+
+  const sendBody = async () => {
+    let data = Buffer.from(request.prefix ?? '');
+    while (sentBytes < request.totalBytes && !answered && !socket.destroyed) {
+      if (data.length === 0)
+        data = FILLER.subarray(0, Math.min(CHUNK, request.totalBytes - sentBytes));
+      sentBytes += data.length;
+      const flushed = socket.write(frame(data));
+      data = Buffer.alloc(0);
+      if (!flushed)
+        await new Promise((resolve) => socket.once('drain', resolve).once('close', resolve));
+    }
+    if (!answered && !socket.destroyed && chunked) socket.write('0\r\n\r\n');
+  };
+
+  return new Promise((resolve) => {
+    socket.on('error', () => {});
+    socket.on('connect', () => {
+      localPort = socket.localPort ?? 0;
+      socket.write(`${head}\r\n\r\n`);
+      if (!request.expectContinue) void sendBody();
+    });
+    socket.on('data', (data) => {
+      received = Buffer.concat([received, data]);
+      if (!continued && received.toString('latin1').startsWith('HTTP/1.1 100')) {
+        const end = received.indexOf('\r\n\r\n');
+        if (end === -1) return;
+        continued = true;
+        received = received.subarray(end + 4);
+        void sendBody();
+      }
+      if (received.includes('\r\n\r\n')) answered = true;
+      // An answer that lets the connection live (e.g. a 201 to a body it ignored) ends our side.
+      if (answer(received).complete) socket.end();
+    });
+    socket.on('close', () => {
+      const { status, body } = answer(received);
+      resolve({ status, body, continued, sentBytes, localPort });
+    });
+  });
+}
+
+/** The status and body of a response read so far, and whether all of it is there. */
+function answer(received: Buffer): { status: number | null; body: string; complete: boolean } {
+  const end = received.indexOf('\r\n\r\n');
+  if (end === -1) return { status: null, body: '', complete: false };
+  const head = received.subarray(0, end).toString('latin1');
+  const status = Number(head.match(/^HTTP\/1\.[01] (\d{3})/)?.[1] ?? Number.NaN);
+  const rest = received.subarray(end + 4);
+  const length = head.match(/\r\ncontent-length: *(\d+)/i)?.[1];
+  if (length !== undefined) {
+    const complete = rest.length >= Number(length);
+    return { status, body: rest.subarray(0, Number(length)).toString('utf8'), complete };
+  }
+  if (/\r\ntransfer-encoding: *chunked/i.test(head)) return { status, ...unchunk(rest) };
+  return { status, body: rest.toString('utf8'), complete: false };
+}
+
+function unchunk(data: Buffer): { body: string; complete: boolean } {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const line = data.indexOf('\r\n', at);
+    if (line === -1) return { body: Buffer.concat(parts).toString('utf8'), complete: false };
+    const size = Number.parseInt(data.subarray(at, line).toString('latin1'), 16);
+    if (size === 0) return { body: Buffer.concat(parts).toString('utf8'), complete: true };
+    parts.push(data.subarray(line + 2, line + 2 + size));
+    at = line + 2 + size + 2;
+  }
+}
