@@ -11,11 +11,11 @@ import { refuseAndClose } from './refusals.ts';
 import {
   isRefusal,
   refusalDocument,
-  STREAM_REFUSAL_HEADERS,
   STREAM_REFUSAL_STATUS,
   type StreamLimiter,
   type StreamRefusal,
   type StreamSlot,
+  streamRefusalHeaders,
 } from './stream-limits.ts';
 
 /** What node:http serving adds to yoga's server context (and so to every GraphQL context). */
@@ -47,7 +47,7 @@ function refuseStream(res: ServerResponse, refusal: StreamRefusal): void {
     STREAM_REFUSAL_STATUS,
     refusal.message,
     { code: ErrorCode.FORBIDDEN, limit: refusal.limit },
-    STREAM_REFUSAL_HEADERS,
+    streamRefusalHeaders(),
   );
 }
 
@@ -107,7 +107,7 @@ export function useEventStreamLimits(logger: Logger): Plugin {
           setResponse(
             new fetchAPI.Response(refusalDocument(acquired), {
               status: STREAM_REFUSAL_STATUS,
-              headers: STREAM_REFUSAL_HEADERS,
+              headers: streamRefusalHeaders(),
             }),
           );
           return;

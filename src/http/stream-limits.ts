@@ -25,16 +25,13 @@ export type StreamRefusal = {
 export const isRefusal = (slot: StreamSlot | StreamRefusal): slot is StreamRefusal =>
   'refused' in slot;
 
-/**
- * Refused streams are answered with HTTP 429 and this body (FORBIDDEN, `extensions.limit`), and
- * their connection is closed, as every refusal of a request is (refusals.ts).
- */
+/** Refused streams are answered with HTTP 429 and this body (FORBIDDEN, `extensions.limit`). */
 export const STREAM_REFUSAL_STATUS = 429;
-export const STREAM_REFUSAL_HEADERS = {
+/** A new object each time: a fetch Response may add its Content-Length to the one it is given. */
+export const streamRefusalHeaders = (): Record<string, string> => ({
   'content-type': 'application/json; charset=utf-8',
   'retry-after': '5',
-  connection: 'close',
-};
+});
 export const refusalDocument = (refusal: StreamRefusal) =>
   errorDocument(refusal.message, { code: ErrorCode.FORBIDDEN, limit: refusal.limit });
 

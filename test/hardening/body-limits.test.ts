@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/config.ts';
 import { record } from '../dataset/helpers.ts';
 import { ADMIN_TOKEN, createTestApp, ok, type TestApp, VIEWER_TOKEN } from '../support/app.ts';
 import { type ServedApp, serveApp } from '../support/http.ts';
-import { type OversizedRequest, sendOversized } from './oversized.ts';
+import { multipartFiles, type OversizedRequest, sendOversized, withFiller } from './oversized.ts';
 
 // Over real HTTP: the limits apply where node:http receives a request (src/http/body-limits.ts).
 const MAX_BODY_BYTES = 64 * 1024;
@@ -39,21 +39,9 @@ const IMPORT = JSON.stringify({
 });
 const BOUNDARY = 'limits-test-boundary';
 /** A multipart import form up to the start of its file's bytes. */
-const FORM_START = [
-  `--${BOUNDARY}`,
-  'content-disposition: form-data; name="operations"',
-  '',
-  IMPORT,
-  `--${BOUNDARY}`,
-  'content-disposition: form-data; name="map"',
-  '',
-  '{"0":["variables.file"]}',
-  `--${BOUNDARY}`,
-  'content-disposition: form-data; name="0"; filename="docs.jsonl"',
-  'content-type: application/jsonl',
-  '',
-  '',
-].join('\r\n');
+/** An import whose file never ends. */
+const endlessImport = () =>
+  multipartFiles(BOUNDARY, IMPORT, '{"0":["variables.file"]}', Number.POSITIVE_INFINITY);
 const JSON_START = '{"query":"{ __typename }","variables":{"pad":"';
 
 /** Sends `request` with a body of 10× `limit`; returns the answer and what the server read. */
@@ -92,7 +80,7 @@ describe('bodies of 10× the limit', () => {
             method: 'POST',
             path: '/graphql',
             headers: { ...headers, 'content-type': type },
-            prefix,
+            body: withFiller(prefix),
           },
           MAX_BODY_BYTES,
         );
@@ -112,7 +100,7 @@ describe('bodies of 10× the limit', () => {
             method: 'POST',
             path: '/graphql',
             headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
-            prefix: 'query=%7B__typename%7D&pad=',
+            body: withFiller('query=%7B__typename%7D&pad='),
           },
           MAX_BODY_BYTES,
         );
@@ -128,7 +116,7 @@ describe('bodies of 10× the limit', () => {
             method: 'POST',
             path: '/graphql',
             headers: { ...headers, 'content-type': 'text/plain' },
-            prefix: '{ __typename }',
+            body: withFiller('{ __typename }'),
           },
           MAX_BODY_BYTES,
         );
@@ -147,7 +135,7 @@ describe('bodies of 10× the limit', () => {
               'content-type': 'application/json',
               accept: 'text/event-stream',
             },
-            prefix: JSON_START,
+            body: withFiller(JSON_START),
           },
           MAX_BODY_BYTES,
         );
@@ -172,8 +160,9 @@ describe('bodies of 10× the limit', () => {
               'content-type': 'application/json',
               'x-graphql-event-stream-token': token,
             },
-            prefix:
+            body: withFiller(
               '{"extensions":{"operationId":"1"},"query":"{ __typename }","variables":{"pad":"',
+            ),
           },
           MAX_BODY_BYTES,
         );
@@ -188,6 +177,7 @@ describe('bodies of 10× the limit', () => {
             method: 'GET',
             path: '/graphql?query=%7B__typename%7D',
             headers: { ...headers, 'x-graphql-yoga-csrf': '1' },
+            body: withFiller(''),
           },
           MAX_BODY_BYTES,
         );
@@ -199,7 +189,10 @@ describe('bodies of 10× the limit', () => {
 
   describe('a single-connection reservation (PUT /graphql/stream) with a 10× body', () => {
     test('without credentials: UNAUTHENTICATED, unread', async () => {
-      const answer = await flood({ method: 'PUT', path: '/graphql/stream' }, MAX_BODY_BYTES);
+      const answer = await flood(
+        { method: 'PUT', path: '/graphql/stream', body: withFiller('') },
+        MAX_BODY_BYTES,
+      );
       expect(answer.status).toBe(401);
       expect(answer.error.extensions).toEqual({ code: 'UNAUTHENTICATED' });
       expect(answer.serverRead).toBeLessThan(READ_PAST_LIMIT);
@@ -207,7 +200,12 @@ describe('bodies of 10× the limit', () => {
 
     test('with a token: reserved (graphql-sse reads no body), the connection closed', async () => {
       const answer = await flood(
-        { method: 'PUT', path: '/graphql/stream', headers: bearer(VIEWER_TOKEN) },
+        {
+          method: 'PUT',
+          path: '/graphql/stream',
+          headers: bearer(VIEWER_TOKEN),
+          body: withFiller(''),
+        },
         MAX_BODY_BYTES,
       );
       expect(answer.status).toBe(201);
@@ -222,7 +220,7 @@ describe('bodies of 10× the limit', () => {
           method: 'POST',
           path: '/graphql',
           headers: { ...headers, 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
-          prefix: FORM_START,
+          body: endlessImport(),
         },
         MAX_UPLOAD_BYTES,
       );
@@ -265,7 +263,7 @@ describe('bodies of 10× the limit', () => {
       {
         what: 'a JSON body without credentials',
         headers: { 'content-type': 'application/json' },
-        prefix: JSON_START,
+        body: () => withFiller(JSON_START),
         limit: MAX_BODY_BYTES,
         name: 'maxBodyBytes',
       },
@@ -275,15 +273,15 @@ describe('bodies of 10× the limit', () => {
           'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
           ...bearer(ADMIN_TOKEN),
         },
-        prefix: FORM_START,
+        body: endlessImport,
         limit: MAX_UPLOAD_BYTES,
         name: 'maxUploadBytes',
       },
     ])(
       '$what is refused at once, before the body is read',
-      async ({ headers, prefix, limit, name }) => {
+      async ({ headers, body, limit, name }) => {
         const answer = await flood(
-          { method: 'POST', path: '/graphql', headers, prefix, declareLength: true },
+          { method: 'POST', path: '/graphql', headers, body: body(), declareLength: true },
           limit,
         );
         expect(answer.status).toBe(413);
@@ -301,7 +299,7 @@ describe('bodies of 10× the limit', () => {
             'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
             ...bearer(ADMIN_TOKEN),
           },
-          prefix: FORM_START,
+          body: endlessImport(),
           declareLength: true,
           expectContinue: true,
         },

@@ -5,9 +5,9 @@ export type OversizedRequest = {
   method: string;
   path: string;
   headers?: Record<string, string>;
-  /** The body's first bytes (a JSON prefix, the start of a multipart form); then filler. */
-  prefix?: string;
-  /** Bytes to send in all, if the server keeps reading. */
+  /** The body's bytes, as many as the server takes (see withFiller and multipartFiles). */
+  body: Iterable<Uint8Array>;
+  /** Bytes to send at most, if the server keeps reading. */
   totalBytes: number;
   /** Announce the length (Content-Length) instead of sending the body chunked. */
   declareLength?: boolean;
@@ -29,6 +29,34 @@ export type OversizedAnswer = {
 
 const CHUNK = 16 * 1024;
 const FILLER = Buffer.alloc(CHUNK, 'x');
+
+/** `prefix` (a JSON object's start, say), then filler for ever. */
+export function* withFiller(prefix: string): Generator<Uint8Array> {
+  yield Buffer.from(prefix);
+  for (;;) yield FILLER;
+}
+
+/**
+ * A GraphQL multipart request (operations, map), then files "0", "1", … of `fileBytes` each, for
+ * ever (a single endless file with Infinity).
+ */
+export function* multipartFiles(
+  boundary: string,
+  operations: string,
+  map: string,
+  fileBytes: number,
+): Generator<Uint8Array> {
+  const field = (name: string, value: string) =>
+    `--${boundary}\r\ncontent-disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  yield Buffer.from(field('operations', operations) + field('map', map));
+  for (let file = 0; ; file++) {
+    yield Buffer.from(
+      `--${boundary}\r\ncontent-disposition: form-data; name="${file}"; filename="${file}.bin"\r\ncontent-type: application/octet-stream\r\n\r\n`,
+    );
+    for (let sent = 0; sent < fileBytes; sent += CHUNK) yield FILLER;
+    yield Buffer.from('\r\n');
+  }
+}
 
 /**
  * Sends `request` and keeps sending filler (chunked, or as declared) until the server answers or
@@ -52,22 +80,24 @@ export function sendOversized(origin: string, request: OversizedRequest): Promis
   let sentBytes = 0;
   let localPort = 0;
 
-  const frame = (data: Buffer) =>
+  const frame = (data: Uint8Array) =>
     chunked
       ? Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')])
       : data;
 
   const sendBody = async () => {
-    let data = Buffer.from(request.prefix ?? '');
-    while (sentBytes < request.totalBytes && !answered && !socket.destroyed) {
-      if (data.length === 0)
-        data = FILLER.subarray(0, Math.min(CHUNK, request.totalBytes - sentBytes));
-      sentBytes += data.length;
-      const flushed = socket.write(frame(data));
-      data = Buffer.alloc(0);
-      if (!flushed)
+    for (const data of request.body) {
+      if (sentBytes >= request.totalBytes || answered || socket.destroyed) return;
+      const part = data.subarray(0, request.totalBytes - sentBytes);
+      // An empty chunk would end a chunked body.
+      if (part.length === 0) continue;
+      sentBytes += part.length;
+      if (!socket.write(frame(part))) {
         await new Promise((resolve) => socket.once('drain', resolve).once('close', resolve));
+      }
     }
+  };
+  const finish = () => {
     if (!answered && !socket.destroyed && chunked) socket.write('0\r\n\r\n');
   };
 
@@ -76,7 +106,7 @@ export function sendOversized(origin: string, request: OversizedRequest): Promis
     socket.on('connect', () => {
       localPort = socket.localPort ?? 0;
       socket.write(`${head}\r\n\r\n`);
-      if (!request.expectContinue) void sendBody();
+      if (!request.expectContinue) void sendBody().then(finish);
     });
     socket.on('data', (data) => {
       received = Buffer.concat([received, data]);
@@ -85,7 +115,7 @@ export function sendOversized(origin: string, request: OversizedRequest): Promis
         if (end === -1) return;
         continued = true;
         received = received.subarray(end + 4);
-        void sendBody();
+        void sendBody().then(finish);
       }
       if (received.includes('\r\n\r\n')) answered = true;
       // An answer that lets the connection live (e.g. a 201 to a body it ignored) ends our side.
