@@ -37,7 +37,7 @@ export async function startServer(config: AppConfig, logger: Logger): Promise<Ru
       })
     : undefined;
 
-  const { server, streams } = createHttpServer(app);
+  const { server, streams } = createHttpServer(app, { logger });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);

@@ -3,7 +3,9 @@ import { accessDenied, authOfHeader } from '../auth/context.ts';
 import type { TokenStore } from '../auth/tokens.ts';
 import type { Limits } from '../config.ts';
 import { ErrorCode } from '../errors.ts';
-import { refuseAndClose } from './refusals.ts';
+import type { Logger } from '../logger.ts';
+import { pathOf } from './endpoints.ts';
+import { closeAfterAnswer, refuseAndClose } from './refusals.ts';
 
 export type BodyLimits = Pick<Limits, 'maxBodyBytes' | 'maxUploadBytes'>;
 
@@ -15,7 +17,32 @@ const hasBody = (req: IncomingMessage) =>
   req.headers['transfer-encoding'] !== undefined ||
   (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
 
-function refuseTooLarge(res: ServerResponse, limit: number, name: keyof BodyLimits): void {
+export type BodyCheck = {
+  limits: BodyLimits;
+  tokens: TokenStore | 'disabled';
+  logger: Logger;
+};
+
+/** Answers 413; logs what the request declared and how much of its body was read. */
+function refuseTooLarge(
+  req: IncomingMessage,
+  res: ServerResponse,
+  name: keyof BodyLimits,
+  { limits, logger }: BodyCheck,
+  received: number,
+): void {
+  const limit = limits[name];
+  logger.warn(
+    {
+      path: pathOf(req.url),
+      limit: name,
+      declared: req.headers['content-length'],
+      received,
+      remoteAddress: req.socket.remoteAddress,
+      remotePort: req.socket.remotePort,
+    },
+    'request body over its limit: refused',
+  );
   const what = name === 'maxUploadBytes' ? 'The upload' : 'The request body';
   refuseAndClose(res, 413, `${what} exceeds the limit of ${limit} bytes`, {
     code: ErrorCode.PAYLOAD_TOO_LARGE,
@@ -32,16 +59,11 @@ function refuseTooLarge(res: ServerResponse, limit: number, name: keyof BodyLimi
  * delivers them, and the one that passes the limit stops the reading: the request gets 413 and
  * its connection is closed. Returns false when it refused the request.
  */
-export function admitBody(
-  req: IncomingMessage,
-  res: ServerResponse,
-  limits: BodyLimits,
-  tokens: TokenStore | 'disabled',
-): boolean {
+export function admitBody(req: IncomingMessage, res: ServerResponse, check: BodyCheck): boolean {
   if (!hasBody(req)) return true;
   const upload = isUpload(req);
   if (upload) {
-    const auth = authOfHeader(req.headers.authorization, tokens);
+    const auth = authOfHeader(req.headers.authorization, check.tokens);
     if (auth.role !== 'admin') {
       const denied = accessDenied(auth);
       refuseAndClose(res, denied.httpStatus, denied.message, { code: denied.code });
@@ -49,12 +71,12 @@ export function admitBody(
     }
   }
   const name = upload ? 'maxUploadBytes' : 'maxBodyBytes';
-  const limit = limits[name];
+  const limit = check.limits[name];
   if (Number(req.headers['content-length']) > limit) {
-    refuseTooLarge(res, limit, name);
+    refuseTooLarge(req, res, name, check, 0);
     return false;
   }
-  countBody(req, res, limit, () => refuseTooLarge(res, limit, name));
+  countBody(req, res, limit, (received) => refuseTooLarge(req, res, name, check, received));
   return true;
 }
 
@@ -66,7 +88,7 @@ function countBody(
   req: IncomingMessage,
   res: ServerResponse,
   limit: number,
-  refuse: () => void,
+  refuse: (received: number) => void,
 ): void {
   let received = 0;
   const push = req.push;
@@ -76,14 +98,14 @@ function countBody(
     if (received > limit) return false;
     received += chunk.length;
     if (received <= limit) return push.call(req, chunk, encoding);
-    // A reader must not start the socket again (IncomingMessage#_read does) until it closes.
+    // Until the answer is out, no reader may start the socket again (IncomingMessage#_read does).
     req._read = () => {};
-    refuse();
+    refuse(received);
     return false;
   };
   // A response that ends before its body was read (yoga refusing a content type, say): close the
   // connection rather than let node read the rest to reuse it.
   res.once('finish', () => {
-    if (!req.complete) req.socket.destroy();
+    if (!req.complete) closeAfterAnswer(req.socket);
   });
 }

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { App } from '../app.ts';
+import type { Logger } from '../logger.ts';
 import { admitBody } from './body-limits.ts';
 import {
   admitEventStream,
@@ -19,12 +20,13 @@ export type HttpServer = { server: Server; streams: StreamLimiter };
  */
 export function createHttpServer(
   app: Pick<App, 'yoga' | 'limits' | 'tokens'>,
-  streamLimits: StreamLimits = app.limits,
+  { logger, streamLimits = app.limits }: { logger: Logger; streamLimits?: StreamLimits },
 ): HttpServer {
   const streams = new StreamLimiter(streamLimits);
   const context: NodeServerContext = { streams };
+  const bodies = { limits: app.limits, tokens: app.tokens, logger };
   const admit = (req: IncomingMessage, res: ServerResponse) =>
-    admitBody(req, res, app.limits, app.tokens) &&
+    admitBody(req, res, bodies) &&
     admitReservation(req, res, streams, app.tokens) &&
     admitEventStream(req, res, streams);
   const handle = (req: IncomingMessage, res: ServerResponse) => {

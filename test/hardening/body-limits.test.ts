@@ -47,9 +47,9 @@ const JSON_START = '{"query":"{ __typename }","variables":{"pad":"';
 /** Sends `request` with a body of 10× `limit`; returns the answer and what the server read. */
 async function flood(request: Omit<OversizedRequest, 'totalBytes'>, limit: number) {
   const answer = await sendOversized(served.origin, { ...request, totalBytes: 10 * limit });
-  const serverRead = await served.bytesReadFrom(answer.localPort);
+  const serverRead = await served.readBeforeAnswer(answer.localPort);
   console.log(
-    `${request.method} ${request.path} ${request.headers?.['content-type'] ?? ''}: ${answer.status}, server read ${serverRead} bytes, client sent ${answer.sentBytes}`,
+    `${request.method} ${request.path} ${request.headers?.['content-type'] ?? ''}: ${answer.status}, server read ${serverRead} bytes before answering, client sent ${answer.sentBytes}`,
   );
   const error = answer.body.startsWith('{') ? JSON.parse(answer.body).errors?.[0] : undefined;
   return { ...answer, serverRead, error };

@@ -13,6 +13,8 @@ export type OversizedRequest = {
   declareLength?: boolean;
   /** Send `Expect: 100-continue` and the body only once the server says so. */
   expectContinue?: boolean;
+  /** Called when the answer's head has arrived. */
+  onAnswer?: () => void;
 };
 
 export type OversizedAnswer = {
@@ -37,25 +39,29 @@ export function* withFiller(prefix: string): Generator<Uint8Array> {
 }
 
 /**
- * A GraphQL multipart request (operations, map), then files "0", "1", … of `fileBytes` each, for
- * ever (a single endless file with Infinity).
+ * A GraphQL multipart request (operations, map), then `files` files "0", "1", … of `fileBytes`
+ * each (a single endless file with Infinity), and the form's end if there is one.
  */
 export function* multipartFiles(
   boundary: string,
   operations: string,
   map: string,
   fileBytes: number,
+  files = Number.POSITIVE_INFINITY,
 ): Generator<Uint8Array> {
   const field = (name: string, value: string) =>
     `--${boundary}\r\ncontent-disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
   yield Buffer.from(field('operations', operations) + field('map', map));
-  for (let file = 0; ; file++) {
+  for (let file = 0; file < files; file++) {
     yield Buffer.from(
       `--${boundary}\r\ncontent-disposition: form-data; name="${file}"; filename="${file}.bin"\r\ncontent-type: application/octet-stream\r\n\r\n`,
     );
-    for (let sent = 0; sent < fileBytes; sent += CHUNK) yield FILLER;
+    for (let sent = 0; sent < fileBytes; sent += CHUNK) {
+      yield FILLER.subarray(0, Math.min(CHUNK, fileBytes - sent));
+    }
     yield Buffer.from('\r\n');
   }
+  yield Buffer.from(`--${boundary}--\r\n`);
 }
 
 /**
@@ -85,6 +91,14 @@ export function sendOversized(origin: string, request: OversizedRequest): Promis
       ? Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')])
       : data;
 
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        socket.off('drain', done).off('close', done);
+        resolve();
+      };
+      socket.on('drain', done).on('close', done);
+    });
   const sendBody = async () => {
     for (const data of request.body) {
       if (sentBytes >= request.totalBytes || answered || socket.destroyed) return;
@@ -92,9 +106,9 @@ export function sendOversized(origin: string, request: OversizedRequest): Promis
       // An empty chunk would end a chunked body.
       if (part.length === 0) continue;
       sentBytes += part.length;
-      if (!socket.write(frame(part))) {
-        await new Promise((resolve) => socket.once('drain', resolve).once('close', resolve));
-      }
+      if (!socket.write(frame(part))) await drained();
+      // Let an answer in between writes, as a client that watches for one does.
+      else await new Promise(setImmediate);
     }
   };
   const finish = () => {
@@ -117,7 +131,10 @@ export function sendOversized(origin: string, request: OversizedRequest): Promis
         received = received.subarray(end + 4);
         void sendBody().then(finish);
       }
-      if (received.includes('\r\n\r\n')) answered = true;
+      if (!answered && received.includes('\r\n\r\n')) {
+        answered = true;
+        request.onAnswer?.();
+      }
       // An answer that lets the connection live (e.g. a 201 to a body it ignored) ends our side.
       if (answer(received).complete) socket.end();
     });

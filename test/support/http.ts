@@ -1,5 +1,7 @@
 import { EventEmitter, once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
 import { createHttpServer } from '../../src/http/listener.ts';
 import type { StreamLimiter, StreamLimits } from '../../src/http/stream-limits.ts';
 import type { TestApp } from './app.ts';
@@ -9,10 +11,10 @@ export type ServedApp = {
   origin: string;
   streams: StreamLimiter;
   /**
-   * The bytes the server read from the connection of the client at `port` (headers and framing
-   * included), once that connection has closed.
+   * The bytes the server had read from the connection of the client at `port` (headers and
+   * framing included) when its first answer was out.
    */
-  bytesReadFrom(port: number): Promise<number>;
+  readBeforeAnswer(port: number): Promise<number>;
   close(): Promise<void>;
 };
 
@@ -28,22 +30,28 @@ export async function serveApp(
     maxStreamBacklogBytes: 1024 * 1024,
   },
 ): Promise<ServedApp> {
-  const { server, streams } = createHttpServer(app, limits);
-  const bytesRead = new Map<number, number>();
-  const closed = new EventEmitter();
-  server.on('connection', (socket) => {
-    const port = socket.remotePort ?? 0;
-    socket.once('close', () => {
-      bytesRead.set(port, socket.bytesRead);
-      closed.emit(String(port));
-    });
+  const { server, streams } = createHttpServer(app, {
+    logger: pino({ level: 'silent' }),
+    streamLimits: limits,
   });
+  const bytesRead = new Map<number, number>();
+  const answered = new EventEmitter();
+  const watch = (req: IncomingMessage, res: ServerResponse) => {
+    const port = req.socket.remotePort ?? 0;
+    res.once('finish', () => {
+      if (bytesRead.has(port)) return;
+      bytesRead.set(port, req.socket.bytesRead);
+      answered.emit(String(port));
+    });
+  };
+  server.on('request', watch);
+  server.on('checkContinue', watch);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     streams,
-    async bytesReadFrom(port) {
-      if (!bytesRead.has(port)) await once(closed, String(port));
+    async readBeforeAnswer(port) {
+      if (!bytesRead.has(port)) await once(answered, String(port));
       return bytesRead.get(port) ?? 0;
     },
     async close() {
