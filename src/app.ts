@@ -11,7 +11,8 @@ import { createDatasetService } from './dataset/service.ts';
 import type { Database } from './db/client.ts';
 import { EventBus } from './events/bus.ts';
 import type { AppTopics } from './events/topics.ts';
-import { useBodyLimits } from './http/body-limits.ts';
+import { GRAPHQL_ENDPOINT, SSE_ENDPOINT } from './http/endpoints.ts';
+import { useEventStreamLimits } from './http/event-stream-limits.ts';
 import { LIBRARY_KEEPALIVE_MS, useEventStreams } from './http/event-streams.ts';
 import { SseFanout } from './http/sse-fanout.ts';
 import { useSubscriptionErrorResults } from './http/subscription-errors.ts';
@@ -94,7 +95,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
 
   const yoga = createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
-    graphqlEndpoint: '/graphql',
+    graphqlEndpoint: GRAPHQL_ENDPOINT,
     healthCheckEndpoint: '/health',
     landingPage: false,
     renderGraphiQL,
@@ -104,6 +105,9 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
       subscriptionsProtocol: 'GRAPHQL_SSE',
     },
     maskedErrors: { maskError, isDev: false },
+    // Request sizes are limited where node:http receives them (http/body-limits.ts), for every
+    // endpoint; yoga's own 25 MB check would be a second, different rule for some of them.
+    maxRequestBodySize: false,
     fetchAPI: createFetch({
       formDataLimits: {
         fileSize: limits.maxUploadFileBytes,
@@ -123,15 +127,15 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
       limits,
     }),
     plugins: [
-      useBodyLimits(limits),
       useCSRFPrevention({ requestHeaders: CSRF_SAFE_HEADERS }),
       useOperationLimits(limits),
       useContractErrorCodes(),
       ...(settings.introspection ? [] : [useDisableIntrospection()]),
       useTrainingResponseCache(events, tokens, settings.responseCacheTtlMs),
-      useGraphQLSSE({ endpoint: '/graphql/stream' }),
+      useGraphQLSSE({ endpoint: SSE_ENDPOINT }),
       useSubscriptionErrorResults(),
       useSharedSubscriptionResults(settings.sseFastPath ? fanout : null),
+      useEventStreamLimits(logger),
       useEventStreams({ keepAliveMs: settings.sseKeepAliveMs }),
       // yoga.dispose() (server shutdown, tests) stops OCR processing and its workers
       { onDispose: () => ocr.close() },
@@ -139,7 +143,8 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
     ],
   });
 
-  return { yoga, events, training, dataset, ocr, fanout };
+  // limits and tokens also serve node:http's checks before yoga (http/listener.ts)
+  return { yoga, events, training, dataset, ocr, fanout, limits, tokens };
 }
 
 export type App = ReturnType<typeof createApp>;

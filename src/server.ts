@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import { setUpAuth } from './auth/setup.ts';
@@ -6,7 +6,7 @@ import type { AppConfig } from './config.ts';
 import type { DatasetService } from './dataset/service.ts';
 import { openConfiguredDatabase } from './db/open.ts';
 import { startPgRelay } from './events/pg-relay.ts';
-import { limitEventStreams } from './http/stream-limits.ts';
+import { createHttpServer } from './http/listener.ts';
 import type { Logger } from './logger.ts';
 import { getJob } from './training/jobs.ts';
 import { startRunner } from './training/runner/index.ts';
@@ -37,8 +37,7 @@ export async function startServer(config: AppConfig, logger: Logger): Promise<Ru
       })
     : undefined;
 
-  const streams = limitEventStreams(app.yoga, config.limits, logger);
-  const server = createServer(streams);
+  const { server, streams } = createHttpServer(app, { logger });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
@@ -59,7 +58,7 @@ export async function startServer(config: AppConfig, logger: Logger): Promise<Ru
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      await closeGracefully(server, streams.closeStreams, config.shutdownTimeoutMs, logger);
+      await closeGracefully(server, () => streams.closeAll(), config.shutdownTimeoutMs, logger);
       await (await runner)?.stop();
       await relay?.stop();
       await app.yoga.dispose();

@@ -1,87 +1,124 @@
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import type { Logger } from '../logger.ts';
-import { markListeners } from './listener-marks.ts';
+import type { Limits } from '../config.ts';
+import { ErrorCode } from '../errors.ts';
+import { errorDocument } from './refusals.ts';
 
-export type StreamLimits = {
-  /** Open event streams one token (or all anonymous callers together) may hold. */
-  maxStreamsPerToken: number;
-  /** Open event streams in this process. */
-  maxStreams: number;
-  /** Bytes a stream may have queued for a client that does not read; then it is closed. */
-  maxStreamBacklogBytes: number;
+export type StreamLimits = Pick<
+  Limits,
+  'maxStreamsPerToken' | 'maxStreams' | 'maxStreamBacklogBytes'
+>;
+
+/** A place taken by one open stream. */
+export type StreamSlot = {
+  /** Gives the place back; once, however often called. */
+  release(): void;
+  /** Ends the stream (at shutdown); its transport then releases the slot. */
+  close: () => void;
 };
 
-const isEventStream = (req: IncomingMessage) =>
-  (req.headers.accept ?? '').includes('text/event-stream');
+export type StreamRefusal = {
+  refused: true;
+  message: string;
+  limit: 'maxStreams' | 'maxStreamsPerToken';
+};
 
-const keyOf = (req: IncomingMessage) =>
+export const isRefusal = (slot: StreamSlot | StreamRefusal): slot is StreamRefusal =>
+  'refused' in slot;
+
+/** Refused streams are answered with HTTP 429 and this body (FORBIDDEN, `extensions.limit`). */
+export const STREAM_REFUSAL_STATUS = 429;
+/** A new object each time: a fetch Response may add its Content-Length to the one it is given. */
+export const streamRefusalHeaders = (): Record<string, string> => ({
+  'content-type': 'application/json; charset=utf-8',
+  'retry-after': '5',
+});
+export const refusalDocument = (refusal: StreamRefusal) =>
+  errorDocument(refusal.message, { code: ErrorCode.FORBIDDEN, limit: refusal.limit });
+
+const keyOf = (authorization: string | null | undefined) =>
   createHash('sha256')
-    .update(req.headers.authorization ?? '')
+    .update(authorization ?? '')
     .digest('base64url');
 
-function refuse(res: ServerResponse, message: string, limit: string) {
-  res.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '5' });
-  res.end(JSON.stringify({ errors: [{ message, extensions: { code: 'FORBIDDEN', limit } }] }));
-}
-
 /**
- * Tracks open SSE streams and caps them per token and in all, and closes a stream whose client stops reading
- * once its backlog passes the limit, so neither many nor slow clients can hold memory unbounded.
- * Works on the Node response, which closes the same way whether the stream ended or the client left.
+ * The open streams of one server, capped per caller (told apart by their Authorization header;
+ * all anonymous callers share one place) and in all. Transport-neutral: each transport takes a
+ * slot when a stream starts and releases it when the stream ends (event-stream responses and
+ * graphql-sse's operations, see event-stream-limits.ts; a WebSocket transport would take one per
+ * subscription), so that every kind of stream counts against the same limits.
  */
-export function limitEventStreams(handler: RequestListener, limits: StreamLimits, logger: Logger) {
-  const perKey = new Map<string, number>();
-  const streams = new Set<ServerResponse>();
+export class StreamLimiter {
+  readonly #perKey = new Map<string, number>();
+  readonly #open = new Set<StreamSlot>();
+  /** Slots taken for streams that connect later (graphql-sse's reservations), by name. */
+  readonly #held = new Map<string, StreamSlot>();
 
-  const listener: RequestListener = (req, res) => {
-    if (!isEventStream(req)) return handler(req, res);
-    const key = keyOf(req);
-    const mine = perKey.get(key) ?? 0;
-    if (streams.size >= limits.maxStreams) {
-      return refuse(
-        res,
-        `The server has ${limits.maxStreams} open event streams, its limit`,
-        'maxStreams',
-      );
+  constructor(readonly limits: StreamLimits) {}
+
+  acquire(authorization: string | null | undefined): StreamSlot | StreamRefusal {
+    if (this.#open.size >= this.limits.maxStreams) {
+      return {
+        refused: true,
+        message: `The server has ${this.limits.maxStreams} open event streams, its limit`,
+        limit: 'maxStreams',
+      };
     }
-    if (mine >= limits.maxStreamsPerToken) {
-      return refuse(
-        res,
-        `This token has ${limits.maxStreamsPerToken} open event streams, its limit`,
-        'maxStreamsPerToken',
-      );
+    const key = keyOf(authorization);
+    const mine = this.#perKey.get(key) ?? 0;
+    if (mine >= this.limits.maxStreamsPerToken) {
+      return {
+        refused: true,
+        message: `This token has ${this.limits.maxStreamsPerToken} open event streams, its limit`,
+        limit: 'maxStreamsPerToken',
+      };
     }
-    streams.add(res);
-    perKey.set(key, mine + 1);
-    res.once('close', () => {
-      streams.delete(res);
-      const left = (perKey.get(key) ?? 1) - 1;
-      if (left > 0) perKey.set(key, left);
-      else perKey.delete(key);
-    });
-    const write = res.write.bind(res) as (...args: unknown[]) => boolean;
-    res.write = ((...args: unknown[]) => {
-      const accepted = write(...args);
-      if (res.writableLength > limits.maxStreamBacklogBytes) {
-        logger.warn(
-          { backlog: res.writableLength },
-          'closing an event stream whose client stopped reading',
-        );
-        res.destroy();
-      }
-      return accepted;
-    }) as ServerResponse['write'];
-    // What the app adds from here on can be dropped when the fan-out takes a stream over.
-    markListeners(req);
-    markListeners(res);
-    return handler(req, res);
-  };
-  return Object.assign(listener, {
-    openStreams: () => streams.size,
-    /** Event streams never end on their own: at shutdown they are cut, and clients reconnect. */
-    closeStreams: () => {
-      for (const res of streams) res.destroy();
-    },
-  });
+    this.#perKey.set(key, mine + 1);
+    let released = false;
+    const slot: StreamSlot = {
+      close: () => {},
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#open.delete(slot);
+        const left = (this.#perKey.get(key) ?? 1) - 1;
+        if (left > 0) this.#perKey.set(key, left);
+        else this.#perKey.delete(key);
+      },
+    };
+    this.#open.add(slot);
+    return slot;
+  }
+
+  /** Keeps `slot` under `name` until a stream takes it over (or it is dropped). */
+  hold(name: string, slot: StreamSlot): void {
+    this.#held.set(name, slot);
+  }
+
+  isHeld(name: string): boolean {
+    return this.#held.has(name);
+  }
+
+  /** The slot held under `name`, now the caller's to release. */
+  take(name: string): StreamSlot | undefined {
+    const slot = this.#held.get(name);
+    this.#held.delete(name);
+    return slot;
+  }
+
+  /** Releases `slot` if it is still the one held under `name`. */
+  drop(name: string, slot: StreamSlot): void {
+    if (this.#held.get(name) !== slot) return;
+    this.#held.delete(name);
+    slot.release();
+  }
+
+  /** Open streams (held slots included). */
+  openStreams(): number {
+    return this.#open.size;
+  }
+
+  /** Streams never end on their own: at shutdown they are cut, and their clients reconnect. */
+  closeAll(): void {
+    for (const slot of [...this.#open]) slot.close();
+  }
 }

@@ -2,7 +2,7 @@ import SchemaBuilder from '@pothos/core';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import { AppError, ErrorCode } from '../errors.ts';
+import { accessDenied } from '../auth/context.ts';
 import type { GraphQLContext } from './context.ts';
 
 /** The builder holds configuration only; each domain's types live in their own schema file. */
@@ -24,15 +24,7 @@ export const builder = new SchemaBuilder<{
       viewer: ctx.auth.role !== null,
       admin: ctx.auth.role === 'admin',
     }),
-    unauthorizedError: (_parent, ctx) =>
-      ctx.auth.role === null
-        ? new AppError(
-            ErrorCode.UNAUTHENTICATED,
-            ctx.auth.tokenPresented
-              ? 'Unknown token'
-              : 'Authentication required: send Authorization: Bearer <token>',
-          )
-        : new AppError(ErrorCode.FORBIDDEN, `The ${ctx.auth.role} role may not do this`),
+    unauthorizedError: (_parent, ctx) => accessDenied(ctx.auth),
   },
   relay: {
     clientMutationId: 'omit',

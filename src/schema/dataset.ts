@@ -120,7 +120,7 @@ builder.mutationFields((t) => ({
     type: ImportResultRef,
     authScopes: { admin: true },
     description:
-      'Imports documents from a JSON Lines file, one `{"title","text","bundesland","docType","trainingAllowed","source"}` a line. Bad lines are rejected with their line number; the rest load; a text already stored is skipped. The request may have at most 25 MB (PAYLOAD_TOO_LARGE); bigger files go through `npm run import`.',
+      'Imports documents from a JSON Lines file, one `{"title","text","bundesland","docType","trainingAllowed","source"}` a line. Bad lines are rejected with their line number; the rest load; a text already stored is skipped. The request may have at most MAX_UPLOAD_BYTES (default 100 MiB), the file MAX_UPLOAD_FILE_BYTES (default 50 MiB) (PAYLOAD_TOO_LARGE); bigger files go through `npm run import`.',
     args: { file: t.arg({ type: 'File', required: true }) },
     resolve: (_root, { file }, ctx) => ctx.dataset.importStream(file.stream()),
   }),

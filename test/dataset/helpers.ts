@@ -30,13 +30,7 @@ export async function* bytes(text: string, chunkSize = 7): AsyncGenerator<Uint8A
 export async function uploadJsonl(
   app: TestApp,
   content: string | Blob,
-  {
-    token = ADMIN_TOKEN,
-    contentLength = false,
-  }: {
-    token?: string /** Send the body as bytes with its length, not as a stream. */;
-    contentLength?: boolean;
-  } = {},
+  { token = ADMIN_TOKEN }: { token?: string } = {},
 ) {
   const form = new FormData();
   form.append(
@@ -49,22 +43,11 @@ export async function uploadJsonl(
   );
   form.append('map', JSON.stringify({ 0: ['variables.file'] }));
   form.append('0', new File([content], 'docs.jsonl', { type: 'application/jsonl' }));
-  const headers = { authorization: `Bearer ${token}` };
-  let init: RequestInit = { method: 'POST', headers, body: form };
-  if (contentLength) {
-    const encoded = new Request('http://test/', init);
-    const body = await encoded.arrayBuffer();
-    init = {
-      method: 'POST',
-      headers: {
-        ...headers,
-        'content-type': encoded.headers.get('content-type') ?? '',
-        'content-length': String(body.byteLength),
-      },
-      body,
-    };
-  }
-  const response = await app.yoga.fetch('http://test/graphql', init);
+  const response = await app.yoga.fetch('http://test/graphql', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+    body: form,
+  });
   return {
     status: response.status,
     ...((await response.json()) as {

@@ -40,19 +40,4 @@ test('only an admin may import', async () => {
   expect(anonymous.errors?.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
 });
 
-test('a request over the body limit is PAYLOAD_TOO_LARGE and stores nothing', async () => {
-  const line = `${JSON.stringify(record())}\n`;
-  const big = new Blob(Array.from({ length: Math.ceil(26e6 / line.length) }, () => line));
-  // streamed (no Content-Length), and announced by Content-Length as browsers do
-  for (const contentLength of [false, true]) {
-    const result = await uploadJsonl(app, big, { contentLength });
-    expect(result.status).toBe(413);
-    expect(result.errors?.map((e) => e.extensions?.code)).toEqual(['PAYLOAD_TOO_LARGE']);
-  }
-  const stats = ok(
-    await app.gql<{ datasetStats: { totalDocuments: number } }>(
-      '{ datasetStats { totalDocuments } }',
-    ),
-  );
-  expect(stats.datasetStats.totalDocuments).toBe(0);
-});
+// The upload limit applies where node:http receives a request: test/hardening/body-limits.test.ts.

@@ -1,17 +1,27 @@
-import { createServer } from 'node:http';
+import { EventEmitter, once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import { limitEventStreams, type StreamLimits } from '../../src/http/stream-limits.ts';
+import { createHttpServer } from '../../src/http/listener.ts';
+import type { StreamLimiter, StreamLimits } from '../../src/http/stream-limits.ts';
 import type { TestApp } from './app.ts';
 
 export type ServedApp = {
   /** `http://127.0.0.1:<port>` */
   origin: string;
-  streams: ReturnType<typeof limitEventStreams>;
+  streams: StreamLimiter;
+  /**
+   * The bytes the server had read from the connection of the client at `port` (headers and
+   * framing included) when its first answer was out.
+   */
+  readBeforeAnswer(port: number): Promise<number>;
   close(): Promise<void>;
 };
 
-/** Serves `app` over real HTTP as server.ts does (event-stream limits included). */
+/**
+ * Serves `app` over real HTTP as server.ts does (body and stream limits included); stream limits
+ * are generous unless given.
+ */
 export async function serveApp(
   app: TestApp,
   limits: StreamLimits = {
@@ -20,14 +30,32 @@ export async function serveApp(
     maxStreamBacklogBytes: 1024 * 1024,
   },
 ): Promise<ServedApp> {
-  const streams = limitEventStreams(app.yoga, limits, pino({ level: 'silent' }));
-  const server = createServer(streams);
+  const { server, streams } = createHttpServer(app, {
+    logger: pino({ level: 'silent' }),
+    streamLimits: limits,
+  });
+  const bytesRead = new Map<number, number>();
+  const answered = new EventEmitter();
+  const watch = (req: IncomingMessage, res: ServerResponse) => {
+    const port = req.socket.remotePort ?? 0;
+    res.once('finish', () => {
+      if (bytesRead.has(port)) return;
+      bytesRead.set(port, req.socket.bytesRead);
+      answered.emit(String(port));
+    });
+  };
+  server.on('request', watch);
+  server.on('checkContinue', watch);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     streams,
+    async readBeforeAnswer(port) {
+      if (!bytesRead.has(port)) await once(answered, String(port));
+      return bytesRead.get(port) ?? 0;
+    },
     async close() {
-      streams.closeStreams();
+      streams.closeAll();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     },

@@ -1,0 +1,49 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { App } from '../app.ts';
+import type { Logger } from '../logger.ts';
+import { admitBody } from './body-limits.ts';
+import {
+  admitEventStream,
+  admitReservation,
+  type NodeServerContext,
+} from './event-stream-limits.ts';
+import { markListeners } from './listener-marks.ts';
+import { StreamLimiter, type StreamLimits } from './stream-limits.ts';
+
+export type HttpServer = { server: Server; streams: StreamLimiter };
+
+/**
+ * The node:http server of an app: every request passes the body limits (body-limits.ts) and the
+ * stream limits (event-stream-limits.ts) before yoga sees it, and reaches yoga with the server's
+ * StreamLimiter in its server context, for the streams that only yoga can tell apart. `Expect: 100-continue` requests are checked
+ * before the client is told to send its body.
+ */
+export function createHttpServer(
+  app: Pick<App, 'yoga' | 'limits' | 'tokens'>,
+  { logger, streamLimits = app.limits }: { logger: Logger; streamLimits?: StreamLimits },
+): HttpServer {
+  const streams = new StreamLimiter(streamLimits);
+  const context: NodeServerContext = { streams };
+  const bodies = { limits: app.limits, tokens: app.tokens, logger };
+  const admit = (req: IncomingMessage, res: ServerResponse) =>
+    admitBody(req, res, bodies) &&
+    admitReservation(req, res, streams, app.tokens) &&
+    admitEventStream(req, res, streams);
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    // What the app adds from here on can be dropped when the fast path takes a stream over.
+    if (req.headers.accept?.includes('text/event-stream')) {
+      markListeners(req);
+      markListeners(res);
+    }
+    app.yoga(req, res, context);
+  };
+  const server = createServer((req, res) => {
+    if (admit(req, res)) handle(req, res);
+  });
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (!admit(req, res)) return;
+    res.writeContinue();
+    handle(req, res);
+  });
+  return { server, streams };
+}
