@@ -11,6 +11,7 @@ import type { Database } from './db/client.ts';
 import { EventBus } from './events/bus.ts';
 import type { AppTopics } from './events/topics.ts';
 import { useBodyLimits } from './http/body-limits.ts';
+import { useDashboard } from './http/dashboard.ts';
 import { LIBRARY_KEEPALIVE_MS, useEventStreams } from './http/event-streams.ts';
 import { SseFanout } from './http/sse-fanout.ts';
 import { useSubscriptionErrorResults } from './http/subscription-errors.ts';
@@ -120,6 +121,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
       limits,
     }),
     plugins: [
+      useDashboard({ logger }),
       useBodyLimits(limits),
       useCSRFPrevention({ requestHeaders: CSRF_SAFE_HEADERS }),
       useOperationLimits(limits),
