@@ -39,8 +39,8 @@ const SECURITY_HEADERS = {
 };
 
 type StaticFile = {
-  body: Uint8Array;
-  gzip: Uint8Array | null;
+  body: Uint8Array<ArrayBuffer>;
+  gzip: Uint8Array<ArrayBuffer> | null;
   type: string;
   etag: string;
   cacheControl: string;
@@ -57,10 +57,10 @@ function loadFiles(dir: string): Map<string, StaticFile> {
     const full = path.join(entry.parentPath, entry.name);
     const urlPath = `/${path.relative(dir, full).split(path.sep).join('/')}`;
     const ext = path.extname(entry.name);
-    const body = readFileSync(full);
+    const body = new Uint8Array(readFileSync(full));
     files.set(urlPath, {
       body,
-      gzip: COMPRESSIBLE.has(ext) ? gzipSync(body) : null,
+      gzip: COMPRESSIBLE.has(ext) ? new Uint8Array(gzipSync(body)) : null,
       type: CONTENT_TYPES[ext] ?? 'application/octet-stream',
       etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
       cacheControl: urlPath.startsWith('/assets/') ? IMMUTABLE : REVALIDATE,
