@@ -15,7 +15,7 @@ const SOURCES = [
 function newestMtime(entry: string): number {
   const stat = statSync(entry, { throwIfNoEntry: false });
   if (!stat) return 0;
-  if (!stat.isDirectory()) return stat.mtimeMs;
+  if (!stat.isDirectory()) return /\.test\.tsx?$/.test(entry) ? 0 : stat.mtimeMs;
   return Math.max(
     stat.mtimeMs,
     ...readdirSync(entry).map((name) => newestMtime(path.join(entry, name))),
