@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useClient, useMutation, useQuery } from 'urql';
 import { errorMessage } from '../api/errors.ts';
 import { useCanMutate } from '../auth/session.tsx';
@@ -171,26 +171,28 @@ export function JobPage({ id }: { id: string }) {
       </>
     );
   }
-  return <LiveJob initial={job} history={job.history} />;
+  return <LiveJob key={job.id} initial={job} history={job.history} />;
 }
 
 /** The job as its `trainingProgress` stream tells it, with every point drawn once. */
 function LiveJob({ initial, history }: { initial: Job; history: readonly Point[] }) {
   const client = useClient();
-  const series = useMemo(() => {
+  // From here on the stream is the source of truth: later refetches of the query (a mutation's
+  // result invalidates it) must not restart the chart or the stream.
+  const [series] = useState(() => {
     const s = new MetricSeries();
     s.append(history);
     return s;
-  }, [history]);
+  });
   const [job, setJob] = useState(initial);
   const [timing, setTiming] = useState<Timing | null>(null);
   const [version, setVersion] = useState(0);
   const [gone, setGone] = useState<string | null>(null);
-  const afterStep = useRef(series.lastStep ?? 0);
 
   useEffect(() => {
     const subscription = client
-      .subscription(JobProgress, { jobId: initial.id, afterStep: afterStep.current })
+      // replays the points after the last one drawn: none is lost between query and stream
+      .subscription(JobProgress, { jobId: initial.id, afterStep: series.lastStep ?? 0 })
       .subscribe((event) => {
         const progress = event.data?.trainingProgress;
         if (progress) {
