@@ -68,15 +68,27 @@ const INITIAL: Form = {
   mixedPrecision: true,
 };
 
-const NUMERIC = [
-  'epochs',
-  'batchSize',
-  'learningRate',
-  'warmupSteps',
-  'weightDecay',
-  'gradientAccumulation',
-  'seed',
-] as const;
+type NumberName =
+  | 'epochs'
+  | 'batchSize'
+  | 'learningRate'
+  | 'warmupSteps'
+  | 'weightDecay'
+  | 'gradientAccumulation'
+  | 'seed';
+type NumberSpec = { label: string; name: NumberName; step?: string };
+
+const MAIN_NUMBERS: NumberSpec[] = [
+  { label: 'Epochs', name: 'epochs' },
+  { label: 'Batch size', name: 'batchSize' },
+  { label: 'Learning rate', name: 'learningRate', step: 'any' },
+];
+const MORE_NUMBERS: NumberSpec[] = [
+  { label: 'Warm-up steps', name: 'warmupSteps' },
+  { label: 'Weight decay', name: 'weightDecay', step: 'any' },
+  { label: 'Gradient accumulation', name: 'gradientAccumulation' },
+  { label: 'Seed', name: 'seed' },
+];
 
 function toInput(form: Form): Input {
   const input: Input = {
@@ -85,9 +97,9 @@ function toInput(form: Form): Input {
     bundeslaender: form.states,
     mixedPrecision: form.mixedPrecision,
   };
-  for (const key of NUMERIC) {
-    const text = form[key].trim();
-    if (text !== '') input[key] = Number(text);
+  for (const { name } of [...MAIN_NUMBERS, ...MORE_NUMBERS]) {
+    const text = form[name].trim();
+    if (text !== '') input[name] = Number(text);
   }
   return input;
 }
@@ -161,61 +173,16 @@ export function NewJobPage() {
             error={errors.byField.bundeslaender}
           />
           <div className="row3">
-            <NumberField
-              label="Epochs"
-              name="epochs"
-              form={form}
-              set={set}
-              error={errors.byField.epochs}
-            />
-            <NumberField
-              label="Batch size"
-              name="batchSize"
-              form={form}
-              set={set}
-              error={errors.byField.batchSize}
-            />
-            <NumberField
-              label="Learning rate"
-              name="learningRate"
-              form={form}
-              set={set}
-              error={errors.byField.learningRate}
-              step="any"
-            />
+            {MAIN_NUMBERS.map((field) => (
+              <NumberField key={field.name} {...field} form={form} set={set} errors={errors} />
+            ))}
           </div>
           <details className="more">
             <summary>More settings</summary>
             <div className="row3">
-              <NumberField
-                label="Warm-up steps"
-                name="warmupSteps"
-                form={form}
-                set={set}
-                error={errors.byField.warmupSteps}
-              />
-              <NumberField
-                label="Weight decay"
-                name="weightDecay"
-                form={form}
-                set={set}
-                error={errors.byField.weightDecay}
-                step="any"
-              />
-              <NumberField
-                label="Gradient accumulation"
-                name="gradientAccumulation"
-                form={form}
-                set={set}
-                error={errors.byField.gradientAccumulation}
-              />
-              <NumberField
-                label="Seed"
-                name="seed"
-                form={form}
-                set={set}
-                error={errors.byField.seed}
-              />
+              {MORE_NUMBERS.map((field) => (
+                <NumberField key={field.name} {...field} form={form} set={set} errors={errors} />
+              ))}
             </div>
             <label className="check">
               <input
@@ -279,20 +246,17 @@ function Field({
 function NumberField({
   label,
   name,
+  step,
   form,
   set,
-  error,
-  step,
-}: {
-  label: string;
-  name: (typeof NUMERIC)[number];
+  errors,
+}: NumberSpec & {
   form: Form;
-  set(key: (typeof NUMERIC)[number], value: string): void;
-  error: string | undefined;
-  step?: string;
+  set(key: NumberName, value: string): void;
+  errors: { byField: Record<string, string> };
 }) {
   return (
-    <Field label={label} name={name} error={error}>
+    <Field label={label} name={name} error={errors.byField[name]}>
       {(props) => (
         <input
           {...props}
