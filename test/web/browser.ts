@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import axe from 'axe-core';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { describe, expect } from 'vitest';
+import { describe, expect, vi } from 'vitest';
 
 /** Debian's Chromium (`apt-get install chromium`); Playwright never downloads a browser here. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -16,6 +16,9 @@ if (!hasChromium) {
     `Skipping the dashboard's browser tests: no ${CHROMIUM} (apt-get install -y chromium)`,
   );
 }
+
+// A page may take seconds to show a change on a loaded machine: wait that long in expect.poll.
+vi.setConfig({ expect: { poll: { timeout: 15_000, interval: 50 } } });
 
 /** `describe` for tests that need Chromium: skipped, with the warning above, where it is missing. */
 export const describeInBrowser = describe.skipIf(!hasChromium);

@@ -8,7 +8,8 @@ import { describeInBrowser, expectAccessible, launchBrowser, openPage } from './
 
 // The dashboard in Chromium against the real server over HTTP; a FakeRunner moves the jobs as
 // the training runner would (database first, then the event).
-describeInBrowser('dashboard: sign-in and jobs', () => {
+// Generous timeouts: a loaded 2-core machine runs Chromium, the server and the database at once.
+describeInBrowser('dashboard: sign-in and jobs', { timeout: 90_000 }, () => {
   let app: TestApp;
   let served: ServedApp;
   let runner: FakeRunner;
@@ -53,7 +54,7 @@ describeInBrowser('dashboard: sign-in and jobs', () => {
       await page.getByRole('navigation').getByRole('link', { name, exact: true }).waitFor();
     }
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
-    expect(await page.getByText('No training jobs yet').count()).toBe(1);
+    await page.getByText('No training jobs yet').waitFor();
     await expectAccessible(page);
     // the token is kept for the tab: a reload stays signed in
     await page.reload();

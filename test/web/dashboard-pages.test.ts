@@ -7,7 +7,8 @@ import { addPoints, addVersion, advance, newJob } from '../support/fixtures.ts';
 import { type ServedApp, serveApp } from '../support/http.ts';
 import { describeInBrowser, expectAccessible, launchBrowser, openPage } from './browser.ts';
 
-describeInBrowser('dashboard: models, dataset, OCR, roles', () => {
+// Generous timeouts: a loaded 2-core machine runs Chromium, the server and the database at once.
+describeInBrowser('dashboard: models, dataset, OCR, roles', { timeout: 90_000 }, () => {
   let app: TestApp;
   let served: ServedApp;
   let browser: Browser;
@@ -155,7 +156,7 @@ describeInBrowser('dashboard: models, dataset, OCR, roles', () => {
   });
 });
 
-describeInBrowser('dashboard with auth disabled', () => {
+describeInBrowser('dashboard with auth disabled', { timeout: 90_000 }, () => {
   test('opens without sign-in and offers no sign-out', async () => {
     const app = await createTestApp({ authDisabled: true });
     const served = await serveApp(app);
