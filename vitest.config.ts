@@ -4,8 +4,9 @@ export default defineConfig({
   // Pothos and yoga load graphql as CommonJS; make test code use that same instance.
   resolve: { alias: { graphql: 'graphql/index.js' } },
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
+    include: ['test/**/*.test.ts', 'web/src/**/*.test.{ts,tsx}'],
+    // the dashboard's end-to-end tests drive its build: rebuilt here when its sources changed
+    globalSetup: ['test/support/global-setup.ts', 'test/web/build-dashboard.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // PGlite instances are heavy; two workers match the two cores of our machines.

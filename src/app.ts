@@ -11,6 +11,7 @@ import { createDatasetService } from './dataset/service.ts';
 import type { Database } from './db/client.ts';
 import { EventBus } from './events/bus.ts';
 import type { AppTopics } from './events/topics.ts';
+import { useDashboard } from './http/dashboard.ts';
 import { GRAPHQL_ENDPOINT, SSE_ENDPOINT } from './http/endpoints.ts';
 import { useEventStreamLimits } from './http/event-stream-limits.ts';
 import { LIBRARY_KEEPALIVE_MS, useEventStreams } from './http/event-streams.ts';
@@ -127,6 +128,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
       limits,
     }),
     plugins: [
+      useDashboard({ logger }),
       useCSRFPrevention({ requestHeaders: CSRF_SAFE_HEADERS }),
       useOperationLimits(limits),
       useContractErrorCodes(),

@@ -8,6 +8,7 @@ import './classify.ts';
 import './dataset.ts';
 import './ocr.ts';
 import './subscriptions.ts';
+import './viewer.ts';
 
 builder.queryType({ description: 'Reading needs the viewer or admin role.' });
 builder.mutationType({ description: 'Changing anything needs the admin role.' });
