@@ -134,8 +134,9 @@ describeInBrowser('dashboard: models, dataset, OCR, roles', { timeout: 90_000 },
     for (const [path, heading] of pages) {
       await page.goto(`${served.origin}${path}`);
       await page.getByRole('heading', { name: heading, exact: true }).waitFor();
-      // every query of the page answered (the event streams stay open: no network idle)
-      await page.waitForFunction('!document.querySelector("[aria-busy=true]")');
+      // every query of the page answered (the event streams stay open: no network idle); polled
+      // from here, since the page's CSP forbids the eval a string predicate in the page needs
+      await expect.poll(() => page.locator('[aria-busy="true"]').count()).toBe(0);
       expect(await page.getByRole('button', { name: mutating }).count(), path).toBe(0);
       expect(await page.locator('input[type=file]').count(), path).toBe(0);
       await page.getByRole('button', { name: 'Sign out' }).waitFor();
