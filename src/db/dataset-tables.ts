@@ -12,9 +12,9 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import type { DocType } from '../dataset/constants.ts';
-import { DOC_TYPES } from '../dataset/constants.ts';
-import { BUNDESLAND_CODES, type Bundesland } from '../training/constants.ts';
+import { BUNDESLAND_CODES, type Bundesland } from '../vocabulary/bundeslaender.ts';
+import type { DocType } from '../vocabulary/documents.ts';
+import { DOC_TYPES } from '../vocabulary/documents.ts';
 import { inList } from './columns.ts';
 
 /** Imported training documents. Immutable once stored: re-importing the same text is a no-op. */

@@ -14,14 +14,14 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { CONFIG_LIMITS as L } from '../training/config-schema.ts';
+import { BUNDESLAND_CODES } from '../vocabulary/bundeslaender.ts';
 import {
-  BUNDESLAND_CODES,
+  CONFIG_LIMITS as L,
   MODEL_TYPES,
   type ModelType,
   TRAINING_STATUSES,
   type TrainingStatus,
-} from '../training/constants.ts';
+} from '../vocabulary/training.ts';
 import { bytea, inList, tz } from './columns.ts';
 
 const between = (column: string, limits: { min: number; max: number }) =>

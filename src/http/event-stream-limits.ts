@@ -4,8 +4,8 @@ import { TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from 'graphql-sse';
 import { createGraphQLError, isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { accessDenied, authOfHeader } from '../auth/context.ts';
 import type { TokenStore } from '../auth/tokens.ts';
-import { ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { ErrorCode } from '../vocabulary/errors.ts';
 import { pathOf, SSE_ENDPOINT } from './endpoints.ts';
 import { refuseAndClose } from './refusals.ts';
 import {

@@ -3,9 +3,8 @@ import { and, asc, eq, getTableColumns, inArray, isNotNull, isNull, ne, sql } fr
 import type { Db } from '../db/client.ts';
 import { isUuid } from '../db/ids.ts';
 import { type OcrBatchRow, type OcrResultRow, ocrBatches, ocrResults } from '../db/schema.ts';
-import type { OcrLanguage } from './constants.ts';
+import type { ImageType, OcrLanguage } from '../vocabulary/ocr.ts';
 import type { Dimensions } from './image-size.ts';
-import type { ImageType } from './image-type.ts';
 
 /** An uploaded file as stored: the bytes only when they are an image the engine can read. */
 export type StoredUpload = {

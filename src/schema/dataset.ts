@@ -1,8 +1,8 @@
-import { DOC_TYPES } from '../dataset/constants.ts';
 import type { ImportResult } from '../dataset/import.ts';
 import type { CountByKey, DatasetStats } from '../dataset/stats.ts';
 import type { DocumentRow } from '../db/dataset-tables.ts';
-import { BUNDESLAND_CODES } from '../training/constants.ts';
+import { BUNDESLAND_CODES } from '../vocabulary/bundeslaender.ts';
+import { DOC_TYPES } from '../vocabulary/documents.ts';
 import { builder } from './builder.ts';
 import { checkFirst, DEFAULT_PAGE_SIZE, toConnection } from './pagination.ts';
 

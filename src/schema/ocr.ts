@@ -1,7 +1,6 @@
 import type { ImageResult, OcrBatch } from '../ocr/batches.ts';
-import { MAX_IMAGES_PER_BATCH, OCR_LANGUAGES } from '../ocr/constants.ts';
 import type { OcrCompleteEvent, OcrEvent, OcrProgressEvent } from '../ocr/events.ts';
-import { IMAGE_TYPES } from '../ocr/image-type.ts';
+import { IMAGE_TYPES, MAX_IMAGES_PER_BATCH, OCR_LANGUAGES } from '../vocabulary/ocr.ts';
 import { builder } from './builder.ts';
 import { encodeGlobalID, rowId } from './ids.ts';
 

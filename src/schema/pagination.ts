@@ -1,5 +1,5 @@
 import { encodeCursor, type Page } from '../db/pagination.ts';
-import { badInput } from '../errors.ts';
+import { badInput } from '../vocabulary/errors.ts';
 
 export const DEFAULT_PAGE_SIZE = 20;
 

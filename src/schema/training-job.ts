@@ -1,7 +1,8 @@
-import { badInput } from '../errors.ts';
-import { CONFIG_LIMITS, describeLimit } from '../training/config-schema.ts';
-import { BUNDESLAND_CODES, type ModelType } from '../training/constants.ts';
+import { describeLimit } from '../training/config-schema.ts';
 import { HISTORY_WINDOW } from '../training/metrics.ts';
+import { BUNDESLAND_CODES } from '../vocabulary/bundeslaender.ts';
+import { badInput } from '../vocabulary/errors.ts';
+import { CONFIG_LIMITS, type ModelType } from '../vocabulary/training.ts';
 import { builder } from './builder.ts';
 import { ModelTypeEnum, TrainingStatusEnum } from './enums.ts';
 import { rowId } from './ids.ts';

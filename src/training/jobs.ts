@@ -3,9 +3,9 @@ import type { Db } from '../db/client.ts';
 import { isUuid } from '../db/ids.ts';
 import { decodeCursor, type Page, type PageArgs, toPage } from '../db/pagination.ts';
 import { type TrainingJobRow, trainingJobs } from '../db/schema.ts';
-import { AppError, badInput, ErrorCode, notFound } from '../errors.ts';
+import { AppError, badInput, ErrorCode, notFound } from '../vocabulary/errors.ts';
+import type { ModelType, TrainingStatus } from '../vocabulary/training.ts';
 import { type TrainingConfig, trainingConfigSchema } from './config-schema.ts';
-import type { ModelType, TrainingStatus } from './constants.ts';
 import { RUNNING_STATUSES, TRANSITIONS, type TransitionAction } from './transitions.ts';
 
 /** Validates a configuration; the first problem becomes BAD_USER_INPUT naming `input.<field>`. */

@@ -8,8 +8,8 @@ import {
   modelArtifacts,
   modelVersions,
 } from '../db/schema.ts';
-import { AppError, ErrorCode, notFound } from '../errors.ts';
-import type { ModelType } from './constants.ts';
+import { AppError, ErrorCode, notFound } from '../vocabulary/errors.ts';
+import type { ModelType } from '../vocabulary/training.ts';
 
 /** `v1.0`, `v2.0`, …: the number counts per model type. */
 export const versionLabel = (n: number) => `v${n}.0`;

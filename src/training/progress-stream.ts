@@ -1,8 +1,8 @@
 import type { Db } from '../db/client.ts';
 import type { MetricPointRow, TrainingJobRow } from '../db/schema.ts';
-import { badInput, notFound } from '../errors.ts';
 import type { PushSink, PushSource } from '../events/push-source.ts';
 import type { JobEvent } from '../events/topics.ts';
+import { badInput, notFound } from '../vocabulary/errors.ts';
 import { readWatchedJob } from './batched-job-reads.ts';
 import { pointsAfter } from './metrics.ts';
 import {
