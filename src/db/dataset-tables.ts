@@ -13,8 +13,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { BUNDESLAND_CODES, type Bundesland } from '../vocabulary/bundeslaender.ts';
-import type { DocType } from '../vocabulary/documents.ts';
-import { DOC_TYPES } from '../vocabulary/documents.ts';
+import { DOC_TYPES, type DocType } from '../vocabulary/documents.ts';
 import { inList } from './columns.ts';
 
 /** Imported training documents. Immutable once stored: re-importing the same text is a no-op. */

@@ -113,3 +113,10 @@ export const ocrCache = pgTable(
 
 export type OcrBatchRow = typeof ocrBatches.$inferSelect;
 export type OcrResultRow = typeof ocrResults.$inferSelect;
+
+/** A finished image: what the API shows and the progress events carry. */
+export type ImageResult = Omit<OcrResultRow, 'image' | 'position' | 'processingTimeMs'> & {
+  position: number;
+  processingTimeMs: number;
+  completedAt: Date;
+};

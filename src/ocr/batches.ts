@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq, getTableColumns, inArray, isNotNull, isNull, ne, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { isUuid } from '../db/ids.ts';
-import { type OcrBatchRow, type OcrResultRow, ocrBatches, ocrResults } from '../db/schema.ts';
+import {
+  type ImageResult,
+  type OcrBatchRow,
+  type OcrResultRow,
+  ocrBatches,
+  ocrResults,
+} from '../db/schema.ts';
 import type { ImageType, OcrLanguage } from '../vocabulary/ocr.ts';
 import type { Dimensions } from './image-size.ts';
 
@@ -24,13 +30,6 @@ export type Outcome = {
   fromCache?: boolean;
   error?: string;
   processingTimeMs: number;
-};
-
-/** A finished image: what the API shows and the progress events carry. */
-export type ImageResult = Omit<OcrResultRow, 'image' | 'position' | 'processingTimeMs'> & {
-  position: number;
-  processingTimeMs: number;
-  completedAt: Date;
 };
 
 /** A batch; `finished`, its finished images, when they were read along with it. */

@@ -1,5 +1,6 @@
-import type { ImageResult, OcrBatch } from '../ocr/batches.ts';
-import type { OcrCompleteEvent, OcrEvent, OcrProgressEvent } from '../ocr/events.ts';
+import type { ImageResult } from '../db/ocr-tables.ts';
+import type { OcrCompleteEvent, OcrEvent, OcrProgressEvent } from '../events/ocr-events.ts';
+import type { OcrBatch } from '../ocr/batches.ts';
 import { IMAGE_TYPES, MAX_IMAGES_PER_BATCH, OCR_LANGUAGES } from '../vocabulary/ocr.ts';
 import { builder } from './builder.ts';
 import { encodeGlobalID, rowId } from './ids.ts';

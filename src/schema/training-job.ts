@@ -5,6 +5,7 @@ import { badInput } from '../vocabulary/errors.ts';
 import { CONFIG_LIMITS, type ModelType } from '../vocabulary/training.ts';
 import { builder } from './builder.ts';
 import { ModelTypeEnum, TrainingStatusEnum } from './enums.ts';
+import { withinArgument } from './errors.ts';
 import { rowId } from './ids.ts';
 import { checkFirst, DEFAULT_PAGE_SIZE, toConnection } from './pagination.ts';
 import { ModelVersionRef, TrainingJobRef, TrainingMetricsRef } from './refs.ts';
@@ -295,7 +296,8 @@ builder.mutationFields((t) => ({
     authScopes: { admin: true },
     description: 'Queues a new job (status QUEUED); the runner starts it when a slot is free.',
     args: { input: t.arg({ type: TrainingConfigInput, required: true }) },
-    resolve: (_root, { input }, ctx) => ctx.training.createJob(input),
+    resolve: (_root, { input }, ctx) =>
+      withinArgument('input', () => ctx.training.createJob(input)),
   }),
   deleteTrainingJob: t.id({
     authScopes: { admin: true },

@@ -8,13 +8,12 @@ import type { ModelType, TrainingStatus } from '../vocabulary/training.ts';
 import { type TrainingConfig, trainingConfigSchema } from './config-schema.ts';
 import { RUNNING_STATUSES, TRANSITIONS, type TransitionAction } from './transitions.ts';
 
-/** Validates a configuration; the first problem becomes BAD_USER_INPUT naming `input.<field>`. */
+/** Validates a configuration; the first problem becomes BAD_USER_INPUT naming its field. */
 export function parseTrainingConfig(input: unknown): TrainingConfig {
   const result = trainingConfigSchema.safeParse(input);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const field = ['input', ...(issue?.path ?? [])].join('.');
-  throw badInput(field, issue?.message ?? 'invalid training configuration');
+  throw badInput(issue?.path.join('.') ?? '', issue?.message ?? 'invalid training configuration');
 }
 
 export async function createJob(db: Db, input: unknown): Promise<TrainingJobRow> {
