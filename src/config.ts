@@ -6,6 +6,9 @@ import {
   DEFAULT_OCR_WORKERS,
 } from './ocr/constants.ts';
 
+/** The largest page a connection serves unless MAX_PAGE_SIZE says otherwise. */
+export const DEFAULT_MAX_PAGE_SIZE = 100;
+
 const flag = z
   .enum(['true', 'false', '1', '0'])
   .optional()
@@ -31,7 +34,7 @@ const envSchema = z.object({
   MAX_ALIASES: count(30),
   MAX_TOKENS: count(5000),
   MAX_COST: count(20_000),
-  MAX_PAGE_SIZE: count(100),
+  MAX_PAGE_SIZE: count(DEFAULT_MAX_PAGE_SIZE),
   MAX_BODY_BYTES: count(1024 * 1024),
   MAX_UPLOAD_BYTES: count(100 * 1024 * 1024),
   MAX_UPLOAD_FILE_BYTES: count(50 * 1024 * 1024),

@@ -4,10 +4,10 @@ import { BUNDESLAND_CODES } from '../vocabulary/bundeslaender.ts';
 import { badInput } from '../vocabulary/errors.ts';
 import { CONFIG_LIMITS, type ModelType } from '../vocabulary/training.ts';
 import { builder } from './builder.ts';
+import { connectionOf, pageArgs } from './connections.ts';
 import { ModelTypeEnum, TrainingStatusEnum } from './enums.ts';
 import { withinArgument } from './errors.ts';
 import { rowId } from './ids.ts';
-import { checkFirst, DEFAULT_PAGE_SIZE, toConnection } from './pagination.ts';
 import { ModelVersionRef, TrainingJobRef, TrainingMetricsRef } from './refs.ts';
 
 const L = CONFIG_LIMITS;
@@ -252,22 +252,11 @@ builder.queryFields((t) => ({
     authScopes: { viewer: true },
     description: 'Training jobs, newest first (Relay connection).',
     args: {
-      first: t.arg.int({
-        defaultValue: DEFAULT_PAGE_SIZE,
-        description: 'Page size, 0..100 (MAX_PAGE_SIZE).',
-      }),
-      after: t.arg.string({ description: 'Cursor of the last edge of the previous page.' }),
+      ...pageArgs,
       status: t.arg({ type: [TrainingStatusEnum], description: 'Only jobs in these statuses.' }),
       modelType: t.arg({ type: ModelTypeEnum }),
     },
-    resolve: async (_root, args, ctx) =>
-      toConnection(
-        await ctx.training.listJobs({
-          ...args,
-          first: checkFirst(args.first, ctx.limits.maxPageSize),
-        }),
-        args.after,
-      ),
+    resolve: (_root, args, ctx) => connectionOf(args, ctx, ctx.training.listJobs),
   }),
   trainingJob: t.field({
     type: TrainingJobRef,
