@@ -13,20 +13,20 @@ import { EventBus } from './events/bus.ts';
 import type { AppTopics } from './events/topics.ts';
 import { useDashboard } from './http/dashboard.ts';
 import { GRAPHQL_ENDPOINT, SSE_ENDPOINT } from './http/endpoints.ts';
-import { useEventStreamLimits } from './http/event-stream-limits.ts';
-import { LIBRARY_KEEPALIVE_MS, useEventStreams } from './http/event-streams.ts';
-import { SseFanout } from './http/sse-fanout.ts';
+import { useEventStreamLimits } from './http/sse/event-stream-limits.ts';
+import { LIBRARY_KEEPALIVE_MS, useEventStreams } from './http/sse/event-streams.ts';
+import { SseFanout } from './http/sse/fanout.ts';
 import { useSubscriptionErrorResults } from './http/subscription-errors.ts';
 import type { Logger } from './logger.ts';
 import { createOcrService } from './ocr/service.ts';
 import { createTesseractEngine } from './ocr/tesseract-engine.ts';
+import { useSharedSubscriptionResults } from './plugins/shared-subscription-results.ts';
 import type { GraphQLContext } from './schema/context.ts';
 import { createMaskError, useContractErrorCodes } from './schema/errors.ts';
 import { schema } from './schema/index.ts';
 import { Loaders } from './schema/loaders.ts';
 import { useOperationLimits } from './schema/operation-limits.ts';
 import { useTrainingResponseCache } from './schema/response-cache.ts';
-import { useSharedSubscriptionResults } from './schema/shared-subscription-results.ts';
 import { createTrainingService } from './training/service.ts';
 
 export type AppSettings = Pick<

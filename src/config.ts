@@ -78,7 +78,7 @@ export type AppConfig = {
   ocrMaxImageBytes: number;
   ocrMaxImagePixels: number;
   sseKeepAliveMs: number;
-  /** Whether single-operation event streams leave the libraries after their first update (http/sse-fanout.ts). */
+  /** Whether single-operation event streams leave the libraries after their first update (http/sse/fanout.ts). */
   sseFastPath: boolean;
   progressMaxEventsPerSecond: number;
 };

@@ -84,7 +84,7 @@ function stepsAfter(points: MetricPointRow[], upTo: number | null): MetricPointR
 /**
  * One update object per batch, for every watcher that passes the batch on unchanged (all but
  * the slow ones, and new ones that replay points): the GraphQL layer then executes each
- * operation once per update, not once per watcher (see schema/shared-subscription-results.ts).
+ * operation once per update, not once per watcher (see plugins/shared-subscription-results.ts and http/sse/shared-update.ts).
  */
 function sharedProgress(event: JobEvent, now: () => number): TrainingProgress {
   let progress = shared.get(event);
