@@ -16,17 +16,17 @@ import { GRAPHQL_ENDPOINT, SSE_ENDPOINT } from './http/endpoints.ts';
 import { useEventStreamLimits } from './http/sse/event-stream-limits.ts';
 import { LIBRARY_KEEPALIVE_MS, useEventStreams } from './http/sse/event-streams.ts';
 import { SseFanout } from './http/sse/fanout.ts';
-import { useSubscriptionErrorResults } from './http/subscription-errors.ts';
+import { useSubscriptionErrorResults } from './http/sse/subscription-errors.ts';
 import type { Logger } from './logger.ts';
 import { createOcrService } from './ocr/service.ts';
 import { createTesseractEngine } from './ocr/tesseract-engine.ts';
+import { createMaskError, useContractErrorCodes } from './plugins/contract-errors.ts';
+import { useOperationLimits } from './plugins/operation-limits.ts';
+import { useTrainingResponseCache } from './plugins/response-cache.ts';
 import { useSharedSubscriptionResults } from './plugins/shared-subscription-results.ts';
 import type { GraphQLContext } from './schema/context.ts';
-import { createMaskError, useContractErrorCodes } from './schema/errors.ts';
 import { schema } from './schema/index.ts';
 import { Loaders } from './schema/loaders.ts';
-import { useOperationLimits } from './schema/operation-limits.ts';
-import { useTrainingResponseCache } from './schema/response-cache.ts';
 import { createTrainingService } from './training/service.ts';
 
 export type AppSettings = Pick<

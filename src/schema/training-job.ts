@@ -3,10 +3,10 @@ import { HISTORY_WINDOW } from '../training/metrics.ts';
 import { BUNDESLAND_CODES } from '../vocabulary/bundeslaender.ts';
 import { badInput } from '../vocabulary/errors.ts';
 import { CONFIG_LIMITS, type ModelType } from '../vocabulary/training.ts';
+import { withinArgument } from './argument-path.ts';
 import { builder } from './builder.ts';
 import { connectionOf, pageArgs } from './connections.ts';
 import { ModelTypeEnum, TrainingStatusEnum } from './enums.ts';
-import { withinArgument } from './errors.ts';
 import { rowId } from './ids.ts';
 import { ModelVersionRef, TrainingJobRef, TrainingMetricsRef } from './refs.ts';
 

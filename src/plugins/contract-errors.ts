@@ -31,20 +31,6 @@ export function createMaskError(logger: Logger) {
 }
 
 /**
- * Domain errors name the field of the value they were given; the client sent that value as the
- * argument `argument`, so its path starts there (`input.batchSize`).
- */
-export async function withinArgument<T>(argument: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (!(error instanceof AppError) || error.field === undefined) throw error;
-    const field = error.field ? `${argument}.${error.field}` : argument;
-    throw new AppError(error.code, error.message, field);
-  }
-}
-
-/**
  * Errors raised by GraphQL itself and by yoga (syntax, validation, variable coercion, HTTP
  * parsing, CSRF, form-data limits) are the client's: give them a contract code too.
  */

@@ -16,7 +16,7 @@ import type { Plugin } from 'graphql-yoga';
 import { authenticate } from '../auth/context.ts';
 import type { TokenStore } from '../auth/tokens.ts';
 import type { AppEvents } from '../events/topics.ts';
-import { encodeGlobalID } from './ids.ts';
+import { encodeGlobalID } from '../schema/ids.ts';
 
 type Entity = { typename: string; id?: string | number };
 
