@@ -1,4 +1,4 @@
-import { mulberry32 } from '../src/training/trainer/prng.ts';
+import { mulberry32 } from '../src/training/trainers/builtin/prng.ts';
 
 /**
  * SYNTHETIC school documents for demos, tests and benchmarks: invented German text in the style
@@ -14,7 +14,7 @@ import {
   BUNDESLAND_CODES,
   type Bundesland,
 } from '../src/vocabulary/bundeslaender.ts';
-import { DOC_TYPES, type DocType } from '../src/vocabulary/documents.ts';
+import { DOC_TYPES, type DocType } from '../src/vocabulary/doc-types.ts';
 
 /** Documents in demo/documents.jsonl: 10 of each state and type. */
 export const DEMO_CORPUS_SIZE = 640;

@@ -4,7 +4,7 @@ import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createFetch } from '@whatwg-node/fetch';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
-import { authenticate } from './auth/context.ts';
+import { authenticate } from './auth/request-auth.ts';
 import type { TokenStore } from './auth/tokens.ts';
 import { type AppConfig, loadConfig } from './config.ts';
 import { createDatasetService } from './dataset/service.ts';

@@ -4,7 +4,7 @@ import {
   DEFAULT_MAX_IMAGE_BYTES,
   DEFAULT_MAX_IMAGE_PIXELS,
   DEFAULT_OCR_WORKERS,
-} from './ocr/constants.ts';
+} from './ocr/defaults.ts';
 
 /** The largest page a connection serves unless MAX_PAGE_SIZE says otherwise. */
 export const DEFAULT_MAX_PAGE_SIZE = 100;

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
-import { setUpAuth } from './auth/setup.ts';
+import { setUpAuth } from './auth/token-setup.ts';
 import type { AppConfig } from './config.ts';
 import type { DatasetService } from './dataset/service.ts';
 import { openConfiguredDatabase } from './db/open.ts';

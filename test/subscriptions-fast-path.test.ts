@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import type { Client } from 'graphql-sse';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { encodeGlobalID } from '../src/schema/ids.ts';
+import { encodeGlobalID } from '../src/schema/global-ids.ts';
 import { ADMIN_TOKEN, createTestApp, ok, type TestApp, testSettings } from './support/app.ts';
 import { newJob, pointRows } from './support/fixtures.ts';
 import { type ServedApp, serveApp } from './support/http.ts';

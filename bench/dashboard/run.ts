@@ -21,7 +21,7 @@ import { loadConfig } from '../../src/config.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import { metricPoints } from '../../src/db/schema.ts';
 import { createHttpServer } from '../../src/http/listener.ts';
-import { encodeGlobalID } from '../../src/schema/ids.ts';
+import { encodeGlobalID } from '../../src/schema/global-ids.ts';
 import { advance, newJob, pointRows } from '../../test/support/fixtures.ts';
 import { FakeRunner } from '../../test/support/runner.ts';
 import { launchBrowser, openPage } from '../../test/web/browser.ts';

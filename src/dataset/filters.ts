@@ -1,5 +1,5 @@
 import { BUNDESLAND_CODES, type Bundesland } from '../vocabulary/bundeslaender.ts';
-import { DOC_TYPES, type DocType } from '../vocabulary/documents.ts';
+import { DOC_TYPES, type DocType } from '../vocabulary/doc-types.ts';
 import { badInput } from '../vocabulary/errors.ts';
 
 const isBundesland = (code: string): code is Bundesland =>

@@ -13,7 +13,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { BUNDESLAND_CODES, type Bundesland } from '../vocabulary/bundeslaender.ts';
-import { DOC_TYPES, type DocType } from '../vocabulary/documents.ts';
+import { DOC_TYPES, type DocType } from '../vocabulary/doc-types.ts';
 import { inList } from './columns.ts';
 
 /** Imported training documents. Immutable once stored: re-importing the same text is a no-op. */

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { accessDenied, authOfHeader } from '../auth/context.ts';
+import { accessDenied, authOfHeader } from '../auth/request-auth.ts';
 import type { TokenStore } from '../auth/tokens.ts';
 import type { Limits } from '../config.ts';
 import type { Logger } from '../logger.ts';

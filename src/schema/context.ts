@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { RequestAuth } from '../auth/context.ts';
+import type { RequestAuth } from '../auth/request-auth.ts';
 import type { Limits } from '../config.ts';
 import type { DatasetService } from '../dataset/service.ts';
 import type { Db } from '../db/client.ts';

@@ -2,7 +2,7 @@ import type { ImportResult } from '../dataset/import.ts';
 import type { CountByKey, DatasetStats } from '../dataset/stats.ts';
 import type { DocumentRow } from '../db/dataset-tables.ts';
 import { BUNDESLAND_CODES } from '../vocabulary/bundeslaender.ts';
-import { DOC_TYPES } from '../vocabulary/documents.ts';
+import { DOC_TYPES } from '../vocabulary/doc-types.ts';
 import { builder } from './builder.ts';
 import { connectionOf, pageArgs } from './connections.ts';
 

@@ -4,7 +4,7 @@ import './enums.ts';
 import './training-job.ts';
 import './model-version.ts';
 import './system-status.ts';
-import './classify.ts';
+import './classification.ts';
 import './dataset.ts';
 import './ocr.ts';
 import './subscriptions.ts';

@@ -2,7 +2,7 @@ import { versionLabel } from '../training/model-versions.ts';
 import { builder } from './builder.ts';
 import { connectionOf, pageArgs } from './connections.ts';
 import { ModelTypeEnum } from './enums.ts';
-import { rowId } from './ids.ts';
+import { rowId } from './global-ids.ts';
 import { ModelVersionRef, TrainingJobRef, TrainingMetricsRef } from './refs.ts';
 
 const BYTES_PER_MB = 1024 * 1024;

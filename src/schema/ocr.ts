@@ -3,7 +3,7 @@ import type { OcrCompleteEvent, OcrEvent, OcrProgressEvent } from '../events/ocr
 import type { OcrBatch } from '../ocr/batches.ts';
 import { IMAGE_TYPES, MAX_IMAGES_PER_BATCH, OCR_LANGUAGES } from '../vocabulary/ocr.ts';
 import { builder } from './builder.ts';
-import { encodeGlobalID, rowId } from './ids.ts';
+import { encodeGlobalID, rowId } from './global-ids.ts';
 
 const OcrBatchRef = builder.loadableNodeRef<OcrBatch, string, string>('OcrBatch', {
   id: { resolve: (batch) => batch.id },

@@ -7,7 +7,7 @@ import { withinArgument } from './argument-path.ts';
 import { builder } from './builder.ts';
 import { connectionOf, pageArgs } from './connections.ts';
 import { ModelTypeEnum, TrainingStatusEnum } from './enums.ts';
-import { rowId } from './ids.ts';
+import { rowId } from './global-ids.ts';
 import { ModelVersionRef, TrainingJobRef, TrainingMetricsRef } from './refs.ts';
 
 const L = CONFIG_LIMITS;

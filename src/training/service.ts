@@ -1,7 +1,7 @@
 import type { Db } from '../db/client.ts';
 import type { TrainingJobRow } from '../db/schema.ts';
 import { type AppEvents, announceJob } from '../events/topics.ts';
-import { createClassifier } from './classify.ts';
+import { createClassifier } from './classifier.ts';
 import * as jobs from './jobs.ts';
 import * as versions from './model-versions.ts';
 import { JobFeeds } from './progress-feed.ts';

@@ -1,5 +1,5 @@
-import { mulberry32 } from '../../src/training/trainer/prng.ts';
-import { DOC_TYPES } from '../../src/vocabulary/documents.ts';
+import { mulberry32 } from '../../src/training/trainers/builtin/prng.ts';
+import { DOC_TYPES } from '../../src/vocabulary/doc-types.ts';
 
 /**
  * A small seeded corpus of import records (the JSON Lines of CONTRACT.md): every document type

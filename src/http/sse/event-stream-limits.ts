@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from 'graphql-sse';
 import { createGraphQLError, isAsyncIterable, type Plugin } from 'graphql-yoga';
-import { accessDenied, authOfHeader } from '../../auth/context.ts';
+import { accessDenied, authOfHeader } from '../../auth/request-auth.ts';
 import type { TokenStore } from '../../auth/tokens.ts';
 import type { Logger } from '../../logger.ts';
 import { ErrorCode } from '../../vocabulary/errors.ts';

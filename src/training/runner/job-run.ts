@@ -8,8 +8,8 @@ import { AppError, ErrorCode } from '../../vocabulary/errors.ts';
 import { getJob, transitionJob } from '../jobs.ts';
 import { lossHistoriesByJob } from '../metrics.ts';
 import { recordModelVersion } from '../model-versions.ts';
-import type { TrainerEvent } from '../trainer/types.ts';
-import type { Trainer, TrainerSession } from '../trainer-port.ts';
+import type { TrainerEvent } from '../trainers/builtin/types.ts';
+import type { Trainer, TrainerSession } from '../trainers/port.ts';
 import { isTerminal } from '../transitions.ts';
 import {
   deleteCheckpoint,
