@@ -120,11 +120,10 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
     context: ({ request }) => ({
       request,
       auth: authenticate(request, tokens),
-      db: database.db,
       training,
       dataset,
       ocr,
-      loaders: new Loaders(database.db),
+      loaders: new Loaders(training),
       limits,
     }),
     plugins: [

@@ -222,7 +222,7 @@ TrainingJobRef.implement({
       },
       resolve: (job, { last }, ctx) => {
         if (last < 0 || last > 1000) throw badInput('last', 'last must be between 0 and 1000');
-        return ctx.loaders.history.load(`${job.id}|${last}`);
+        return ctx.loaders.history(last).load(job.id);
       },
     }),
     queuePosition: t.int({
@@ -268,17 +268,6 @@ builder.queryFields((t) => ({
   }),
 }));
 
-const jobMutation = (description: string, run: 'pauseJob' | 'resumeJob' | 'cancelJob') =>
-  builder.mutationField(run.replace('Job', 'TrainingJob'), (t) =>
-    t.field({
-      type: TrainingJobRef,
-      authScopes: { admin: true },
-      description,
-      args: { id: t.arg.id({ required: true }) },
-      resolve: (_root, { id }, ctx) => ctx.training[run](rowId(id, 'TrainingJob')),
-    }),
-  );
-
 builder.mutationFields((t) => ({
   createTrainingJob: t.field({
     type: TrainingJobRef,
@@ -300,9 +289,30 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-jobMutation(
+/** A state-machine action on one job, named as the API names it. */
+const jobTransition = (
+  name: 'pauseTrainingJob' | 'resumeTrainingJob' | 'cancelTrainingJob',
+  description: string,
+  run: 'pauseJob' | 'resumeJob' | 'cancelJob',
+) =>
+  builder.mutationField(name, (t) =>
+    t.field({
+      type: TrainingJobRef,
+      authScopes: { admin: true },
+      description,
+      args: { id: t.arg.id({ required: true }) },
+      resolve: (_root, { id }, ctx) => ctx.training[run](rowId(id, 'TrainingJob')),
+    }),
+  );
+
+jobTransition(
+  'pauseTrainingJob',
   'QUEUED, PREPARING, TRAINING or VALIDATING → PAUSED; the checkpoint is kept.',
   'pauseJob',
 );
-jobMutation('PAUSED → QUEUED; training continues from its checkpoint.', 'resumeJob');
-jobMutation('Any non-terminal status → CANCELLED.', 'cancelJob');
+jobTransition(
+  'resumeTrainingJob',
+  'PAUSED → QUEUED; training continues from its checkpoint.',
+  'resumeJob',
+);
+jobTransition('cancelTrainingJob', 'Any non-terminal status → CANCELLED.', 'cancelJob');
