@@ -6,10 +6,11 @@ import { createFetch } from '@whatwg-node/fetch';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { authenticate } from './auth/request-auth.ts';
 import type { TokenStore } from './auth/tokens.ts';
-import { type AppConfig, loadConfig } from './config.ts';
+import { type AppConfig, loadConfig, type RunnerConfig } from './config.ts';
 import { createDatasetService } from './dataset/service.ts';
 import type { Database } from './db/client.ts';
 import { EventBus } from './events/bus.ts';
+import { startPgRelay } from './events/pg-relay.ts';
 import type { AppTopics } from './events/topics.ts';
 import { useDashboard } from './http/dashboard.ts';
 import { GRAPHQL_ENDPOINT, SSE_ENDPOINT } from './http/endpoints.ts';
@@ -27,6 +28,8 @@ import { useSharedSubscriptionResults } from './plugins/shared-subscription-resu
 import type { GraphQLContext } from './schema/context.ts';
 import { schema } from './schema/index.ts';
 import { Loaders } from './schema/loaders.ts';
+import { getJob } from './training/jobs.ts';
+import { startRunner } from './training/runner/index.ts';
 import { createTrainingService } from './training/service.ts';
 
 export type AppSettings = Pick<
@@ -149,6 +152,46 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
 }
 
 export type App = ReturnType<typeof createApp>;
+
+export type BackgroundWork = {
+  /** Starts this process's training runner (RUNNER_* settings) once `after` settled. */
+  startRunner(config: RunnerConfig, after: Promise<void>): void;
+  /** Stops the runner and the relay, then the app (OCR processing and its workers). */
+  stop(): Promise<void>;
+};
+
+/**
+ * What runs beside the requests: OCR batches a previous process left unfinished are resumed,
+ * processes on one PostgreSQL share their events through the relay (PGlite is one process, so
+ * memory suffices), and the runner trains.
+ */
+export async function startBackgroundWork(
+  app: App,
+  { database, logger }: Pick<AppOptions, 'database' | 'logger'>,
+): Promise<BackgroundWork> {
+  await app.ocr.resumeUnfinished();
+  const relay = database.sql
+    ? await startPgRelay({
+        sql: database.sql,
+        events: app.events,
+        readJob: (id) => getJob(database.db, id),
+        logger,
+      })
+    : undefined;
+  let runner: Promise<{ stop(): Promise<void> } | null> = Promise.resolve(null);
+  return {
+    startRunner(config, after) {
+      runner = after.then(() =>
+        startRunner(config, { db: database.db, events: app.events, logger }),
+      );
+    },
+    async stop() {
+      await (await runner)?.stop();
+      await relay?.stop();
+      await app.yoga.dispose();
+    },
+  };
+}
 
 /** yoga's log calls, forwarded to pino; levels pino would drop cost nothing (no formatting). */
 function yogaLogger(logger: Logger) {
