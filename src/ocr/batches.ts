@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, getTableColumns, inArray, isNotNull, isNull, ne, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, isNotNull, isNull, ne, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { isUuid } from '../db/ids.ts';
+import { rowById, rowsByIds } from '../db/rows.ts';
 import {
   type ImageResult,
   type OcrBatchRow,
@@ -122,17 +122,11 @@ const finished = (outcome: Outcome) => ({
   completedAt: sql`now()`,
 });
 
-export async function getBatch(db: Db, id: string): Promise<OcrBatchRow | undefined> {
-  if (!isUuid(id)) return undefined;
-  const [row] = await db.select().from(ocrBatches).where(eq(ocrBatches.id, id));
-  return row;
-}
+export const getBatch = (db: Db, id: string): Promise<OcrBatchRow | undefined> =>
+  rowById(db, ocrBatches, id);
 
-export async function getBatchesByIds(db: Db, ids: readonly string[]): Promise<OcrBatchRow[]> {
-  const valid = ids.filter(isUuid);
-  if (valid.length === 0) return [];
-  return db.select().from(ocrBatches).where(inArray(ocrBatches.id, valid));
-}
+export const getBatchesByIds = (db: Db, ids: readonly string[]): Promise<OcrBatchRow[]> =>
+  rowsByIds(db, ocrBatches, ids);
 
 /** The finished images of a batch, in the order they finished. */
 export async function finishedResults(db: Db, batchId: string): Promise<ImageResult[]> {
