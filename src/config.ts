@@ -56,7 +56,26 @@ const envSchema = z.object({
   SSE_KEEPALIVE_MS: z.coerce.number().int().min(100).default(12_000),
   SSE_FAST_PATH: bool(true),
   PROGRESS_MAX_EVENTS_PER_SECOND: z.coerce.number().positive().max(1000).default(4),
+  METRICS_TOKEN: z.string().min(16).optional(),
+  CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => (v === undefined ? [] : parseOrigins(v, ctx))),
 });
+
+/** `CORS_ORIGINS`: comma-separated origins (`scheme://host[:port]`, nothing after it). */
+function parseOrigins(value: string, ctx: z.RefinementCtx): string[] {
+  const origins = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  for (const entry of origins) {
+    if (!URL.canParse(entry) || new URL(entry).origin !== entry) {
+      ctx.addIssue({ code: 'custom', message: `not an origin (scheme://host[:port]): ${entry}` });
+    }
+  }
+  return origins;
+}
 
 export type AppConfig = {
   port: number;
@@ -81,6 +100,10 @@ export type AppConfig = {
   /** Whether single-operation event streams leave the libraries after their first update (http/sse/fanout.ts). */
   sseFastPath: boolean;
   progressMaxEventsPerSecond: number;
+  /** A bearer token that may read /metrics besides admin tokens (METRICS_TOKEN). */
+  metricsToken: string | undefined;
+  /** Browser origins other than the server's own that may call the API (CORS_ORIGINS). */
+  corsOrigins: readonly string[];
 };
 
 /** The training runner of this process (README "Training"). */
@@ -167,5 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     sseKeepAliveMs: e.SSE_KEEPALIVE_MS,
     sseFastPath: e.SSE_FAST_PATH,
     progressMaxEventsPerSecond: e.PROGRESS_MAX_EVENTS_PER_SECOND,
+    metricsToken: e.METRICS_TOKEN,
+    corsOrigins: e.CORS_ORIGINS,
   };
 }
