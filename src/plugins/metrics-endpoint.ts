@@ -4,6 +4,7 @@ import type { Plugin } from 'graphql-yoga';
 import { accessDenied, authenticate } from '../auth/request-auth.ts';
 import { bearerToken, type TokenStore } from '../auth/tokens.ts';
 import { errorDocument } from '../http/refusals.ts';
+import { ErrorCode } from '../vocabulary/errors.ts';
 import { errorCodeOf } from './contract-errors.ts';
 import type { AppMetrics } from './metrics.ts';
 
@@ -44,7 +45,8 @@ export function useMetrics({ metrics, tokens, metricsToken }: MetricsEndpointOpt
                 operationName: params.operationName ?? 'Anonymous',
                 operationType: params.operationType ?? 'unknown',
                 phase: params.errorPhase ?? 'unknown',
-                code: errorCodeOf(params.error),
+                // a failed validation is counted once, without its errors: the client's (withCode)
+                code: params.error ? errorCodeOf(params.error) : ErrorCode.BAD_USER_INPUT,
               }),
             }),
             graphql_envelop_request_time_summary: false,
