@@ -9,6 +9,7 @@ import {
 } from '../support/app.ts';
 import { newJob } from '../support/fixtures.ts';
 import { type ServedApp, serveApp } from '../support/http.ts';
+import { sampleOf } from '../support/metrics.ts';
 import { FakeRunner } from '../support/runner.ts';
 import { nextResult, openEventStream, PROGRESS_SUBSCRIPTION } from '../support/sse.ts';
 
@@ -31,21 +32,8 @@ const scrape = (token: string | null = METRICS_TOKEN) =>
     headers: token ? { authorization: `Bearer ${token}` } : {},
   });
 
-/** The value of the sample `name` whose labels include `labels`; undefined if there is none. */
-async function sample(name: string, labels: Record<string, string> = {}) {
-  const text = await (await scrape()).text();
-  for (const line of text.split('\n')) {
-    const match = line.match(/^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/);
-    if (!match || match[1] !== name) continue;
-    const found = Object.fromEntries(
-      [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]),
-    );
-    if (Object.entries(labels).every(([key, value]) => found[key] === value)) {
-      return Number(match[3]);
-    }
-  }
-  return undefined;
-}
+const sample = async (name: string, labels: Record<string, string> = {}) =>
+  sampleOf(await (await scrape()).text(), name, labels);
 
 const post = (query: string, variables: Record<string, unknown> = {}) =>
   fetch(`${served.origin}/graphql`, {
@@ -129,6 +117,17 @@ describe('GET /metrics', () => {
     await vi.waitFor(() => expect(served.streams.openStreams()).toBe(0));
     expect(await sample('sse_streams_open', { kind: 'fast-path' })).toBe(0);
     expect(await sample('sse_streams_open', { kind: 'yoga-sse' })).toBe(0);
+  });
+
+  test('rows read by imports are counted', async () => {
+    const before = (await sample('dataset_import_rows_total')) ?? 0;
+    const lines = ['{"text": "one"}', 'not json', '{"text": "three"}'].join('\n');
+    async function* source() {
+      yield new TextEncoder().encode(lines);
+    }
+    await app.dataset.importStream(source());
+    expect(await sample('dataset_import_rows_total')).toBe(before + 3);
+    expect(await sample('dataset_import_rows_per_second')).toBe(0);
   });
 
   test('the runner, relay, OCR and import metrics are there from the start', async () => {
