@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { describe, expect, test } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { startServer } from '../src/server.ts';
+import { sampleOf } from './support/metrics.ts';
 import { startChild, stopChild } from './support/processes.ts';
 
 const TOKEN = 'server-test-token-0123456789';
@@ -28,6 +29,13 @@ describe('server', () => {
       pino({ level: 'silent' }),
     );
     expect((await fetch(server.url.replace('/graphql', '/ready'))).status).toBe(200);
+    // the server's metrics include the process's and the runner's
+    const metrics = await fetch(server.url.replace('/graphql', '/metrics'), {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    const text = await metrics.text();
+    expect(sampleOf(text, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(sampleOf(text, 'training_runner_slots', { state: 'free' })).toBeDefined();
 
     // A request whose body is still arriving when the shutdown begins.
     const body = JSON.stringify({ query: '{ trainingStatus { totalJobs } }' });

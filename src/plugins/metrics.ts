@@ -31,7 +31,6 @@ export class AppMetrics {
 
   constructor({ training, dataset, ocr, fanout }: MetricsSources) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
 
     new Gauge({
       name: 'training_jobs',
@@ -159,6 +158,14 @@ export class AppMetrics {
         this.set(dataset.importActivity().rowsPerSecond);
       },
     });
+  }
+
+  /**
+   * prom-client's process metrics (CPU, memory, event-loop delay, GC): once per process, by the
+   * server, since they observe the process (GC observers, an event-loop monitor) for good.
+   */
+  collectProcessMetrics(): void {
+    collectDefaultMetrics({ register: this.registry });
   }
 
   watchRunner(runner: Runner): void {
