@@ -28,13 +28,12 @@ Features = List[Tuple[int, float]]
 
 
 def featurize(text: str) -> Features:
-    """Word counts hashed into BUCKETS (crc32: stable across processes), scaled to unit length."""
+    """Words hashed into BUCKETS (crc32: stable across processes), present (1) or not."""
     counts: Dict[int, int] = {}
     for word in re.findall(r"\w+", text.lower()):
         bucket = zlib.crc32(word.encode("utf-8")) % BUCKETS
         counts[bucket] = counts.get(bucket, 0) + 1
-    norm = math.sqrt(sum(c * c for c in counts.values())) or 1.0
-    return [(b, c / norm) for b, c in sorted(counts.items())]
+    return [(b, 1.0) for b in sorted(counts)]
 
 
 def probabilities(weights: List[List[float]], x: Features) -> List[float]:
@@ -156,4 +155,4 @@ class TinyPredictor(kit.Predictor):
 
 
 if __name__ == "__main__":
-    kit.main(train, defaults=kit.Defaults(learning_rate=0.5, warmup_ratio=0.1), load_predictor=TinyPredictor)
+    kit.main(train, defaults=kit.Defaults(learning_rate=0.1, warmup_ratio=0.1), load_predictor=TinyPredictor)
