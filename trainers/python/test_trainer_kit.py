@@ -1,6 +1,6 @@
 """Tests of trainer_kit: in process, and through real processes started the way the server does.
 
-    cd trainers/python && python3 -m unittest -v
+    cd trainers/python && python3 -m unittest -v test_trainer_kit
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import trainer_kit as kit
+from harness import Trainer
 
 HERE = Path(__file__).resolve().parent
 DEMO = HERE.parent.parent / "demo" / "documents.jsonl"
@@ -42,79 +43,15 @@ CONFIG = {
 }
 
 
-class Trainer:
-    """A trainer process as the server runs it: `/bin/sh -c` with USR1/USR2 ignored, its own
-    process group, stdin an open pipe, protocol lines on stdout, stderr kept."""
-
-    def __init__(self, command: str, workdir: str, config: Optional[Dict[str, Any]] = None,
-                 checkpoint: Optional[str] = None, env: Optional[Dict[str, str]] = None) -> None:
-        self.dir = workdir
-        input_path = os.path.join(workdir, "input.json")
-        with open(input_path, "w", encoding="utf-8") as file:
-            json.dump({"version": 1, "jobId": "job-1", "config": config or CONFIG,
-                       "examples": demo_examples(), "checkpoint": checkpoint}, file)
-        work = tempfile.mkdtemp(dir=workdir)
-        self.stderr = tempfile.TemporaryFile(dir=workdir)
-        self.process = subprocess.Popen(
-            ["/bin/sh", "-c", f"trap '' USR1 USR2\n{command}"],
-            cwd=HERE,
-            env={**os.environ, "TRAINER_INPUT": input_path, "TRAINER_WORKDIR": work, **(env or {})},
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.stderr,
-            start_new_session=True,
-        )
-        self.events: List[Dict[str, Any]] = []
-
-    def next_event(self) -> Optional[Dict[str, Any]]:
-        assert self.process.stdout is not None
-        while True:
-            line = self.process.stdout.readline()
-            if not line:
-                return None
-            if line.strip():
-                event = json.loads(line)
-                self.events.append(event)
-                return event
-
-    def read_until(self, kind: str) -> Dict[str, Any]:
-        while True:
-            event = self.next_event()
-            if event is None:
-                raise AssertionError(f"the trainer ended before a {kind!r} line: {self.stderr_text()}")
-            if event["type"] == kind:
-                return event
-
-    def signal(self, signum: int) -> None:
-        os.killpg(self.process.pid, signum)
-
-    def finish(self) -> int:
-        while self.next_event() is not None:
-            pass
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        return self.process.wait()
-
-    def stderr_text(self) -> str:
-        self.stderr.seek(0)
-        return self.stderr.read().decode("utf-8", "replace")
-
-    def file(self, event: Dict[str, Any]) -> bytes:
-        return Path(event["path"]).read_bytes()
-
-
 class ProcessTest(unittest.TestCase):
     def setUp(self) -> None:
         self.tmp = tempfile.TemporaryDirectory()
         self.addCleanup(self.tmp.cleanup)
 
-    def start(self, command: str = TINY, **kwargs: Any) -> Trainer:
-        trainer = Trainer(command, tempfile.mkdtemp(dir=self.tmp.name), **kwargs)
-        self.addCleanup(lambda: trainer.process.poll() is None and trainer.process.kill())
-        self.addCleanup(trainer.stderr.close)
-        for pipe in (trainer.process.stdout, trainer.process.stdin):
-            if pipe is not None:
-                self.addCleanup(pipe.close)
+    def start(self, command: str = TINY, checkpoint: Optional[str] = None) -> Trainer:
+        trainer = Trainer(command, tempfile.mkdtemp(dir=self.tmp.name), CONFIG, demo_examples(),
+                          checkpoint=checkpoint, cwd=str(HERE))
+        self.addCleanup(trainer.close)
         return trainer
 
     def script(self, body: str) -> str:
