@@ -231,6 +231,7 @@ def train(run: kit.Run) -> None:
         precision=precision,
         resumed_from_step=start,
         note=note,
+        validation_indices=validation_ids,
     )
     model.train()
     order: List[int] = []

@@ -71,6 +71,7 @@ class ProtocolRunTest(ProcessTest):
         prepared = events[0]
         self.assertEqual(prepared["type"], "prepared")
         self.assertEqual(prepared["resumedFromStep"], 0)
+        self.assertEqual(len(prepared["validationIndices"]), prepared["validationSize"])
         steps = [e["step"] for e in events if e["type"] == "step"]
         self.assertEqual(steps, list(range(1, prepared["totalSteps"] + 1)))
         evals = [e for e in events if e["type"] == "eval"]
@@ -280,6 +281,14 @@ class RunInProcessTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             self.run_.report(2, 1, float("nan"), 0.1)
         self.assertEqual([e["type"] for e in self.lines()], ["prepared", "step"])
+
+    def test_validation_indices_must_name_validation_size_examples(self) -> None:
+        with self.assertRaises(ValueError):
+            self.run_.prepare(total_steps=6, steps_per_epoch=3, train_size=3, validation_size=2,
+                              labels=["x"], validation_indices=[1, 5])
+        self.run_.prepare(total_steps=6, steps_per_epoch=3, train_size=3, validation_size=2,
+                          labels=["x"], validation_indices=[4, 1])
+        self.assertEqual(self.lines()[0]["validationIndices"], [1, 4])
 
     def test_examples_seen_counts_full_batch_groups_per_epoch(self) -> None:
         self.prepare()

@@ -88,6 +88,7 @@ def train(run: kit.Run) -> None:
         validation_size=len(validation_ids),
         labels=labels,
         resumed_from_step=start,
+        validation_indices=validation_ids,
         note="mixedPrecision does not apply: pure Python in fp64" if config.mixed_precision else None,
     )
     for index in range(start, total):

@@ -371,8 +371,14 @@ class Run:
         precision: str = "fp32",
         resumed_from_step: int = 0,
         note: Optional[str] = None,
+        validation_indices: Optional[Sequence[int]] = None,
     ) -> None:
-        """Announces the run: the data is loaded and training begins. Call once, first."""
+        """Announces the run: the data is loaded and training begins. Call once, first.
+
+        ``validation_indices``: which of :attr:`examples` (0-based) are the validation set.
+        Optional; with them the server can compare models on the very examples this run held
+        out (see docs/trainer-command.md).
+        """
         if self._total_steps:
             raise ProtocolViolation("prepare() was already called")
         if precision not in PRECISIONS:
@@ -395,6 +401,11 @@ class Run:
         }
         if note is not None:
             event["note"] = note
+        if validation_indices is not None:
+            indices = sorted(set(int(i) for i in validation_indices))
+            if len(indices) != validation_size or (indices and not 0 <= indices[0] <= indices[-1] < len(self.examples)):
+                raise ValueError("validation_indices must be validation_size distinct indices of examples")
+            event["validationIndices"] = indices
         self._emit(event)
         self._total_steps = total_steps
         self._steps_per_epoch = steps_per_epoch

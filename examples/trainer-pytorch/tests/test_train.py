@@ -107,6 +107,7 @@ class LearningTest(unittest.TestCase):
         self.assertLess(evals[-1]["valLoss"], evals[0]["valLoss"])
         # The majority class on the same validation split.
         _, validation = train.split([e["label"] for e in EXAMPLES], JOB_CONFIG["seed"])
+        self.assertEqual(self.trainer.events[0]["validationIndices"], validation)
         truth = [EXAMPLES[i]["label"] for i in validation]
         majority = Counter(truth).most_common(1)[0][0]
         labels = sorted(set(truth))
