@@ -29,33 +29,8 @@ sys.path.insert(0, str(EXAMPLE))
 
 import train  # noqa: E402
 import trainer_kit as kit  # noqa: E402
+import harness  # noqa: E402
 from harness import Trainer  # noqa: E402
-
-# The server's chunking (src/dataset/constants.ts): 200 words, 20 shared with the next chunk.
-CHUNK_WORDS = 200
-CHUNK_OVERLAP = 20
-
-
-def chunks(text: str) -> List[str]:
-    words = text.split()
-    out = []
-    for first in range(0, len(words), CHUNK_WORDS - CHUNK_OVERLAP):
-        out.append(" ".join(words[first : first + CHUNK_WORDS]))
-        if first + CHUNK_WORDS >= len(words):
-            break
-    return out
-
-
-def demo_examples(states: Sequence[str]) -> List[Dict[str, str]]:
-    with open(ROOT / "demo" / "documents.jsonl", encoding="utf-8") as file:
-        docs = [json.loads(line) for line in file]
-    return [
-        {"text": chunk, "label": d["docType"]}
-        for d in docs
-        if d["trainingAllowed"] and (not states or d["bundesland"] in states)
-        for chunk in chunks(d["text"])
-    ]
-
 
 def job_config(train_size: int) -> Dict[str, object]:
     """The API's defaults with the trainer's recommended learning rate and warm-up."""
@@ -122,9 +97,9 @@ def main() -> None:
     parser.add_argument("--states", default="", help="comma-separated state codes (default: all)")
     parser.add_argument("--requests", type=int, default=200, help="predict requests to time")
     args = parser.parse_args()
-    examples = demo_examples([s for s in args.states.split(",") if s])
+    examples = harness.demo_examples([s for s in args.states.split(",") if s], chunked=True)
     labels = sorted({e["label"] for e in examples})
-    train_ids, validation_ids = train.split([e["label"] for e in examples], 42)
+    train_ids, validation_ids = kit.stratified_split([e["label"] for e in examples], 42)
     config = job_config(len(train_ids))
 
     with tempfile.TemporaryDirectory() as tmp:

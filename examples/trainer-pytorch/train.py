@@ -14,11 +14,8 @@ as one straight through. ``TRAINER_MODE=predict`` serves the artifact,
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
-import json
 import os
-import random
 import re
 import sys
 from dataclasses import dataclass
@@ -34,7 +31,6 @@ import trainer_kit as kit  # noqa: E402
 
 CHECKPOINT_FORMAT = "pytorch-example-checkpoint/1"
 MODEL_FORMAT = "pytorch-example-model/1"
-VALIDATION_FRACTION = 0.15
 EMBEDDING_DIM = 64
 DROPOUT = 0.1
 MAX_VOCABULARY = 50_000
@@ -90,20 +86,6 @@ def bag(encoded: Sequence[torch.Tensor], device: torch.device) -> Tuple[torch.Te
     return torch.cat(list(encoded)).to(device), torch.cumsum(lengths, 0).to(device)
 
 
-def split(labels: Sequence[str], seed: int) -> Tuple[List[int], List[int]]:
-    """Stratified hold-out: a share of every label with two or more examples is validation."""
-    rng = random.Random(seed)
-    train: List[int] = []
-    validation: List[int] = []
-    for label in sorted(set(labels)):
-        members = [i for i, lab in enumerate(labels) if lab == label]
-        rng.shuffle(members)
-        held = max(1, round(len(members) * VALIDATION_FRACTION)) if len(members) >= 2 else 0
-        validation += members[:held]
-        train += members[held:]
-    return sorted(train), sorted(validation)
-
-
 @dataclass(frozen=True)
 class Plan:
     """The optimizer steps of a run, as the built-in trainer counts them."""
@@ -136,12 +118,6 @@ def device_and_precision(mixed_precision: bool) -> Tuple[torch.device, str, Opti
     return torch.device("cpu"), "fp32", note
 
 
-def fingerprint(run: kit.Run) -> str:
-    """A checkpoint fits only the data and settings it was made with."""
-    data = json.dumps([run.config.raw, [(e.text, e.label) for e in run.examples]])
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()
-
-
 def train(run: kit.Run) -> None:
     config = run.config
     device, precision, note = device_and_precision(config.mixed_precision)
@@ -149,7 +125,7 @@ def train(run: kit.Run) -> None:
         kit.log.info(note)
     labels = sorted({e.label for e in run.examples})
     targets = torch.tensor([labels.index(e.label) for e in run.examples], dtype=torch.long)
-    train_ids, validation_ids = split([e.label for e in run.examples], config.seed)
+    train_ids, validation_ids = kit.stratified_split([e.label for e in run.examples], config.seed)
     vocabulary = Vocabulary.build([run.examples[i].text for i in train_ids])
     encoded = [vocabulary.encode(e.text) for e in run.examples]
     plan = Plan.of(len(train_ids), config)
@@ -173,7 +149,7 @@ def train(run: kit.Run) -> None:
 
     scaler = torch.cuda.amp.GradScaler(enabled=autocast)
     loss_of = nn.CrossEntropyLoss(reduction="sum")
-    run_fingerprint = fingerprint(run)
+    run_fingerprint = run.fingerprint()
 
     start = 0
     saved = run.load_checkpoint()

@@ -15,6 +15,35 @@ import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+DEMO = Path(__file__).resolve().parents[2] / "demo" / "documents.jsonl"
+# The server's chunking (src/dataset/constants.ts): 200 words, 20 shared with the next chunk.
+CHUNK_WORDS = 200
+CHUNK_OVERLAP = 20
+
+
+def chunks(text: str) -> List[str]:
+    """A text cut as the server cuts documents into training examples (words joined by spaces)."""
+    words = text.split()
+    out = []
+    for first in range(0, len(words), CHUNK_WORDS - CHUNK_OVERLAP):
+        out.append(" ".join(words[first : first + CHUNK_WORDS]))
+        if first + CHUNK_WORDS >= len(words):
+            break
+    return out
+
+
+def demo_examples(states: Sequence[str] = (), chunked: bool = False) -> List[Dict[str, str]]:
+    """The training-allowed documents of the bundled demo corpus (of ``states``, or all) as
+    examples: whole, or in chunks as the server would send them."""
+    with open(DEMO, encoding="utf-8") as file:
+        docs = [json.loads(line) for line in file]
+    return [
+        {"text": text, "label": d["docType"]}
+        for d in docs
+        if d["trainingAllowed"] and (not states or d["bundesland"] in states)
+        for text in (chunks(d["text"]) if chunked else [d["text"]])
+    ]
+
 
 class Trainer:
     """One trainer process under test."""

@@ -14,21 +14,20 @@ import sys
 import tempfile
 import textwrap
 import unittest
+from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import trainer_kit as kit
+import harness
 from harness import Trainer
 
 HERE = Path(__file__).resolve().parent
-DEMO = HERE.parent.parent / "demo" / "documents.jsonl"
 TINY = f"{sys.executable} {HERE / 'tiny_trainer.py'}"
 
 
-def demo_examples(states: tuple = ("NW", "BY", "BE")) -> List[Dict[str, str]]:
-    with open(DEMO, encoding="utf-8") as file:
-        docs = [json.loads(line) for line in file]
-    return [{"text": d["text"], "label": d["docType"]} for d in docs if d["bundesland"] in states]
+def demo_examples(states: Sequence[str] = ("NW", "BY", "BE")) -> List[Dict[str, str]]:
+    return harness.demo_examples(states)
 
 
 CONFIG = {
@@ -154,7 +153,7 @@ class ProtocolRunTest(ProcessTest):
         lines = trainer.stderr_text().splitlines()
         self.assertIn("hello from print", lines)
         logged = json.loads(next(line for line in lines if line.startswith("{")))
-        self.assertEqual(logged, {"level": "info", "msg": "loaded", "fields": {"examples": 120}})
+        self.assertEqual(logged, {"level": "info", "msg": "loaded", "fields": {"examples": len(demo_examples())}})
 
     def test_should_stop_on_a_cancel(self) -> None:
         command = self.script(
@@ -346,6 +345,14 @@ class HelpersTest(unittest.TestCase):
         self.assertAlmostEqual(m.precision, (1 + 1 / 3 + 0) / 3)
         self.assertAlmostEqual(m.recall, (0.5 + 1 + 0) / 3)
         self.assertAlmostEqual(m.f1, (2 / 3 + 0.5 + 0) / 3)
+
+    def test_stratified_split_holds_out_a_share_of_every_label(self) -> None:
+        labels = ["a"] * 20 + ["b"] * 7 + ["c"] * 2 + ["d"]
+        train, validation = kit.stratified_split(labels, seed=5)
+        self.assertEqual(sorted(train + validation), list(range(len(labels))))
+        self.assertEqual(Counter(labels[i] for i in validation), {"a": 3, "b": 1, "c": 1})
+        self.assertEqual((train, validation), kit.stratified_split(labels, seed=5))
+        self.assertNotEqual(validation, kit.stratified_split(labels, seed=6)[1])
 
     def test_defaults_refuse_both_warmups(self) -> None:
         self.assertEqual(kit.Defaults(learning_rate=0.1, warmup_steps=5).to_json(),

@@ -9,7 +9,6 @@ checkpoint, and the predict mode. The tests run it under the real server.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -21,7 +20,6 @@ from typing import Dict, List, Mapping, Sequence, Tuple
 import trainer_kit as kit
 
 BUCKETS = 2048
-VALIDATION_FRACTION = 0.15
 FORMAT = "tiny-trainer/1"
 
 Features = List[Tuple[int, float]]
@@ -44,33 +42,16 @@ def probabilities(weights: List[List[float]], x: Features) -> List[float]:
     return [e / total for e in exps]
 
 
-def split(labels: Sequence[str], seed: int) -> Tuple[List[int], List[int]]:
-    """Stratified: a share of every label with two or more examples is held out."""
-    rng = random.Random(seed)
-    train: List[int] = []
-    validation: List[int] = []
-    for label in sorted(set(labels)):
-        members = [i for i, lab in enumerate(labels) if lab == label]
-        rng.shuffle(members)
-        held = max(1, round(len(members) * VALIDATION_FRACTION)) if len(members) >= 2 else 0
-        validation += members[:held]
-        train += members[held:]
-    return sorted(train), sorted(validation)
-
-
 def train(run: kit.Run) -> None:
     config = run.config
     labels = sorted({e.label for e in run.examples})
     target = [labels.index(e.label) for e in run.examples]
     features = [featurize(e.text) for e in run.examples]
-    train_ids, validation_ids = split([e.label for e in run.examples], config.seed)
+    train_ids, validation_ids = kit.stratified_split([e.label for e in run.examples], config.seed)
     per_step = config.batch_size * config.gradient_accumulation
     steps_per_epoch = -(-len(train_ids) // per_step)
     total = steps_per_epoch * config.epochs
-    # A checkpoint fits only the data and settings it came from.
-    fingerprint = hashlib.sha256(
-        json.dumps([config.raw, [(e.text, e.label) for e in run.examples]]).encode()
-    ).hexdigest()
+    fingerprint = run.fingerprint()
 
     weights = [[0.0] * (BUCKETS + 1) for _ in labels]  # the last column is the bias
     start = 0

@@ -34,9 +34,11 @@ Everything a trainer ``print()``s goes to stderr: stdout carries the protocol on
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import random
 import signal
 import sys
 import threading
@@ -50,6 +52,7 @@ from typing import (
     Mapping,
     Optional,
     Sequence,
+    Tuple,
     Union,
 )
 
@@ -63,6 +66,7 @@ __all__ = [
     "ProtocolViolation",
     "Run",
     "classification_metrics",
+    "stratified_split",
     "describe",
     "log",
     "main",
@@ -255,6 +259,27 @@ def classification_metrics(
     )
 
 
+def stratified_split(
+    labels: Sequence[str], seed: int, fraction: float = 0.15
+) -> Tuple[List[int], List[int]]:
+    """Example indices for training and validation, each ascending.
+
+    Each label with two or more examples gives ``round(n * fraction)`` of them to validation,
+    at least one and never all (the built-in trainer's rule); the choice follows from ``seed``.
+    """
+    rng = random.Random(seed)
+    train: List[int] = []
+    validation: List[int] = []
+    for label in sorted(set(labels)):
+        members = [i for i, lab in enumerate(labels) if lab == label]
+        rng.shuffle(members)
+        n = len(members)
+        held = 0 if n < 2 else min(n - 1, max(1, round(n * fraction)))
+        validation += members[:held]
+        train += members[held:]
+    return sorted(train), sorted(validation)
+
+
 # ---- training ---------------------------------------------------------------------------------
 
 
@@ -310,6 +335,12 @@ class Run:
         self._install_handlers()
         if watch_stdin and not sys.stdin.isatty():
             threading.Thread(target=self._watch_stdin, name="trainer-kit-stdin", daemon=True).start()
+
+    def fingerprint(self) -> str:
+        """A digest of the config and the examples: store it in a checkpoint and compare on load,
+        since a checkpoint fits only the data and settings it was made with."""
+        data = json.dumps([self.config.raw, [(e.text, e.label) for e in self.examples]], sort_keys=True)
+        return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
     # -- signals --------------------------------------------------------------------------------
 

@@ -26,18 +26,13 @@ sys.path.insert(0, str(EXAMPLE))
 
 import train  # noqa: E402
 import trainer_kit as kit  # noqa: E402
+import harness  # noqa: E402
 from harness import Trainer  # noqa: E402
 
 COMMAND = f"{sys.executable} {EXAMPLE / 'train.py'}"
 
 
-def demo_examples() -> List[Dict[str, str]]:
-    with open(ROOT / "demo" / "documents.jsonl", encoding="utf-8") as file:
-        docs = [json.loads(line) for line in file]
-    return [{"text": d["text"], "label": d["docType"]} for d in docs if d["trainingAllowed"]]
-
-
-EXAMPLES = demo_examples()
+EXAMPLES = harness.demo_examples()
 # The API's defaults, with the trainer's recommended learning rate and warm-up (10% of 80 steps).
 JOB_CONFIG = {
     "batchSize": 16,
@@ -106,7 +101,7 @@ class LearningTest(unittest.TestCase):
         self.assertEqual(len(evals), JOB_CONFIG["epochs"])
         self.assertLess(evals[-1]["valLoss"], evals[0]["valLoss"])
         # The majority class on the same validation split.
-        _, validation = train.split([e["label"] for e in EXAMPLES], JOB_CONFIG["seed"])
+        _, validation = kit.stratified_split([e["label"] for e in EXAMPLES], JOB_CONFIG["seed"])
         self.assertEqual(self.trainer.events[0]["validationIndices"], validation)
         truth = [EXAMPLES[i]["label"] for i in validation]
         majority = Counter(truth).most_common(1)[0][0]
