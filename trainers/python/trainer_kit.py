@@ -94,11 +94,17 @@ def _protocol_stream() -> IO[str]:
     line that is not an event. A private duplicate of fd 1 carries the events, and fd 1 itself
     (``print()``, C extensions, child processes) is pointed at stderr.
     """
-    sys.stdout.flush()
-    private = os.dup(1)
-    os.dup2(2, 1)
-    sys.stdout = os.fdopen(1, "w", buffering=1, encoding="utf-8", closefd=False)
-    return os.fdopen(private, "w", buffering=1, encoding="utf-8")
+    global _protocol
+    if _protocol is None:  # once: a second time, fd 1 would already be stderr
+        sys.stdout.flush()
+        private = os.dup(1)
+        os.dup2(2, 1)
+        sys.stdout = os.fdopen(1, "w", buffering=1, encoding="utf-8", closefd=False)
+        _protocol = os.fdopen(private, "w", buffering=1, encoding="utf-8")
+    return _protocol
+
+
+_protocol: Optional[IO[str]] = None
 
 
 class Logger:
