@@ -58,7 +58,7 @@ export async function curve(db: Db, jobId: string, args: CurveArgs): Promise<Met
         max(array[p.loss, p.step]) filter (where p.loss is not null) as max_loss,
         min(array[p.val_loss, p.step]) filter (where p.val_loss is not null) as min_val,
         max(array[p.val_loss, p.step]) filter (where p.val_loss is not null) as max_val,
-        array_agg(p.step) filter (where p.val_loss is not null) as val_steps
+        count(p.val_loss) as vals
       from ${metricPoints} p, bounds b
       where p.job_id = ${jobId}::uuid and p.step between b.lo and b.hi
       group by 1
@@ -66,7 +66,7 @@ export async function curve(db: Db, jobId: string, args: CurveArgs): Promise<Met
       select v > ${budget}::integer as thin,
         case when v > ${budget}::integer then ${budget}::integer / 4
              else (${budget}::integer - v) / 2 end as buckets
-      from (select coalesce(sum(cardinality(val_steps)), 0)::integer as v from slices) counted
+      from (select coalesce(sum(vals), 0)::integer as v from slices) counted
     ), buckets as (
       select min(s.min_loss) as min_loss, max(s.max_loss) as max_loss,
         min(s.min_val) as min_val, max(s.max_val) as max_val
@@ -76,13 +76,17 @@ export async function curve(db: Db, jobId: string, args: CurveArgs): Promise<Met
     )
     select lo from bounds
     union select hi from bounds
-    union select unnest(s.val_steps) from slices s, plan where not plan.thin
+    union select p.step from ${metricPoints} p, bounds b, plan
+      where not plan.thin and p.job_id = ${jobId}::uuid and p.step between b.lo and b.hi
+        and p.val_loss is not null
     union select unnest(array[k.min_loss[2], k.max_loss[2]])::integer from buckets k
     union select unnest(array[k.min_val[2], k.max_val[2]])::integer from buckets k, plan where plan.thin`;
   return db
     .select()
     .from(metricPoints)
-    .where(and(eq(metricPoints.jobId, jobId), sql`${metricPoints.step} in (${chosenSteps})`))
+    .where(
+      and(eq(metricPoints.jobId, jobId), sql`${metricPoints.step} = any(array(${chosenSteps}))`),
+    )
     .orderBy(asc(metricPoints.step));
 }
 
