@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { encodeGlobalID } from '../src/schema/ids.ts';
+import { encodeGlobalID } from '../src/schema/global-ids.ts';
 import { codes, createTestApp, ok, type TestApp } from './support/app.ts';
 import { addPoints, advance, JOB_FIELDS, newJob } from './support/fixtures.ts';
 

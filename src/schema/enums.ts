@@ -1,4 +1,4 @@
-import { MODEL_TYPES, TRAINING_STATUSES } from '../training/constants.ts';
+import { MODEL_TYPES, TRAINING_STATUSES } from '../vocabulary/training.ts';
 import { builder } from './builder.ts';
 
 export const TrainingStatusEnum = builder.enumType('TrainingStatus', {

@@ -1,8 +1,8 @@
 import { versionLabel } from '../training/model-versions.ts';
 import { builder } from './builder.ts';
+import { connectionOf, pageArgs } from './connections.ts';
 import { ModelTypeEnum } from './enums.ts';
-import { rowId } from './ids.ts';
-import { checkFirst, DEFAULT_PAGE_SIZE, toConnection } from './pagination.ts';
+import { rowId } from './global-ids.ts';
 import { ModelVersionRef, TrainingJobRef, TrainingMetricsRef } from './refs.ts';
 
 const BYTES_PER_MB = 1024 * 1024;
@@ -46,22 +46,11 @@ builder.queryFields((t) => ({
     authScopes: { viewer: true },
     description: 'Model versions, newest first (Relay connection).',
     args: {
-      first: t.arg.int({
-        defaultValue: DEFAULT_PAGE_SIZE,
-        description: 'Page size, 0..100 (MAX_PAGE_SIZE).',
-      }),
-      after: t.arg.string({ description: 'Cursor of the last edge of the previous page.' }),
+      ...pageArgs,
       modelType: t.arg({ type: ModelTypeEnum }),
       activeOnly: t.arg.boolean({ defaultValue: false }),
     },
-    resolve: async (_root, args, ctx) =>
-      toConnection(
-        await ctx.training.listModelVersions({
-          ...args,
-          first: checkFirst(args.first, ctx.limits.maxPageSize),
-        }),
-        args.after,
-      ),
+    resolve: (_root, args, ctx) => connectionOf(args, ctx, ctx.training.listModelVersions),
   }),
   modelVersion: t.field({
     type: ModelVersionRef,

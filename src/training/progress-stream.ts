@@ -1,8 +1,8 @@
 import type { Db } from '../db/client.ts';
 import type { MetricPointRow, TrainingJobRow } from '../db/schema.ts';
-import { badInput, notFound } from '../errors.ts';
 import type { PushSink, PushSource } from '../events/push-source.ts';
 import type { JobEvent } from '../events/topics.ts';
+import { badInput, notFound } from '../vocabulary/errors.ts';
 import { readWatchedJob } from './batched-job-reads.ts';
 import { pointsAfter } from './metrics.ts';
 import {
@@ -84,7 +84,7 @@ function stepsAfter(points: MetricPointRow[], upTo: number | null): MetricPointR
 /**
  * One update object per batch, for every watcher that passes the batch on unchanged (all but
  * the slow ones, and new ones that replay points): the GraphQL layer then executes each
- * operation once per update, not once per watcher (see schema/shared-subscription-results.ts).
+ * operation once per update, not once per watcher (see plugins/shared-subscription-results.ts and http/sse/shared-update.ts).
  */
 function sharedProgress(event: JobEvent, now: () => number): TrainingProgress {
   let progress = shared.get(event);

@@ -2,14 +2,14 @@ import { and, eq, isNull, sql } from 'drizzle-orm';
 import { countTrainingData, trainingChunks } from '../../dataset/stats.ts';
 import type { Db } from '../../db/client.ts';
 import { documents, type TrainingJobRow, trainingJobs } from '../../db/schema.ts';
-import { AppError, ErrorCode } from '../../errors.ts';
 import { type AppEvents, announceJob, jobTopic } from '../../events/topics.ts';
 import type { Logger } from '../../logger.ts';
+import { AppError, ErrorCode } from '../../vocabulary/errors.ts';
 import { getJob, transitionJob } from '../jobs.ts';
 import { lossHistoriesByJob } from '../metrics.ts';
 import { recordModelVersion } from '../model-versions.ts';
-import type { TrainerEvent } from '../trainer/types.ts';
-import type { Trainer, TrainerSession } from '../trainer-port.ts';
+import type { TrainerEvent } from '../trainers/builtin/types.ts';
+import type { Trainer, TrainerSession } from '../trainers/port.ts';
 import { isTerminal } from '../transitions.ts';
 import {
   deleteCheckpoint,

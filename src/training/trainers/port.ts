@@ -1,5 +1,5 @@
-import { startTrainerWorker } from './trainer/index.ts';
-import type { Example, TrainerConfig, TrainerEvent } from './trainer/types.ts';
+import { startTrainerWorker } from './builtin/index.ts';
+import type { Example, TrainerConfig, TrainerEvent } from './builtin/types.ts';
 
 /** One training run as the runner drives it, whatever trains underneath. */
 export type TrainerSession = AsyncIterable<TrainerEvent> & {

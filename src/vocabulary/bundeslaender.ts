@@ -1,18 +1,3 @@
-export const TRAINING_STATUSES = [
-  'QUEUED',
-  'PREPARING',
-  'TRAINING',
-  'VALIDATING',
-  'COMPLETED',
-  'FAILED',
-  'PAUSED',
-  'CANCELLED',
-] as const;
-export type TrainingStatus = (typeof TRAINING_STATUSES)[number];
-
-export const MODEL_TYPES = ['ZEUGNIS', 'KLAUSUR', 'GENERAL'] as const;
-export type ModelType = (typeof MODEL_TYPES)[number];
-
 /** The 16 German states, by their official two-letter codes. */
 export const BUNDESLAENDER = {
   BW: 'Baden-Württemberg',
