@@ -84,8 +84,8 @@ export class AppMetrics {
     const open = (kind: StreamKind) =>
       (this.#streams?.openStreams(kind) ?? 0) - fanout.openStreams(kind);
     new Gauge({
-      name: 'sse_streams_open',
-      help: 'Open event streams: on the fast path, or with graphql-sse or yoga SSE',
+      name: 'streams_open',
+      help: 'Open subscription streams by transport (an SSE stream counts as fast-path once handed over)',
       labelNames: ['kind'],
       registers,
       collect() {

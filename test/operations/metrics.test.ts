@@ -102,9 +102,9 @@ describe('GET /metrics', () => {
     });
     await nextResult(stream.blocks);
     await vi.waitFor(() => expect(app.fanout.size).toBe(fastPath ? 1 : 0));
-    expect(await sample('sse_streams_open', { kind: 'fast-path' })).toBe(fastPath ? 1 : 0);
-    expect(await sample('sse_streams_open', { kind: 'yoga-sse' })).toBe(fastPath ? 0 : 1);
-    expect(await sample('sse_streams_open', { kind: 'graphql-sse' })).toBe(0);
+    expect(await sample('streams_open', { kind: 'fast-path' })).toBe(fastPath ? 1 : 0);
+    expect(await sample('streams_open', { kind: 'yoga-sse' })).toBe(fastPath ? 0 : 1);
+    expect(await sample('streams_open', { kind: 'graphql-sse' })).toBe(0);
 
     await runner.step(job.id, 2);
     await nextResult(stream.blocks);
@@ -115,8 +115,8 @@ describe('GET /metrics', () => {
 
     stream.close();
     await vi.waitFor(() => expect(served.streams.openStreams()).toBe(0));
-    expect(await sample('sse_streams_open', { kind: 'fast-path' })).toBe(0);
-    expect(await sample('sse_streams_open', { kind: 'yoga-sse' })).toBe(0);
+    expect(await sample('streams_open', { kind: 'fast-path' })).toBe(0);
+    expect(await sample('streams_open', { kind: 'yoga-sse' })).toBe(0);
   });
 
   test('rows read by imports are counted', async () => {
