@@ -18,7 +18,7 @@ export function requestIdOf(given: string | string[] | null | undefined): string
 export type RequestRecord = {
   id: string;
   /** The request's logger: every line carries its id. */
-  log: Logger;
+  readonly log: Logger;
   operationName?: string;
   /** Set when the response is an event stream: the updates it carried. */
   events?: number;
@@ -41,11 +41,20 @@ export function logRequest(req: IncomingMessage, res: ServerResponse, logger: Lo
   const id = requestIdOf(req.headers[REQUEST_ID_HEADER]);
   req.headers[REQUEST_ID_HEADER] = id;
   res.setHeader(REQUEST_ID_HEADER, id);
-  const record: RequestRecord = { id, log: logger.child({ requestId: id }) };
+  let log: Logger | undefined;
+  const record: RequestRecord = {
+    id,
+    // made on first use: most requests log nothing but their access line, if info is on
+    get log() {
+      log ??= logger.child({ requestId: id });
+      return log;
+    },
+  };
   records.set(req, record);
   const { socket } = req;
   const bytesBefore = socket.bytesWritten;
   res.once('close', () => {
+    if (!logger.isLevelEnabled('info')) return;
     record.log.info(
       {
         method: req.method,
