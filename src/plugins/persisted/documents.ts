@@ -1,5 +1,6 @@
 import { useAPQ } from '@graphql-yoga/plugin-apq';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
+import type { DocumentNode, GraphQLError } from 'graphql';
 import { createGraphQLError, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import type { PersistedDocumentsConfig } from '../../config.ts';
 import { ErrorCode } from '../../vocabulary/errors.ts';
@@ -16,9 +17,9 @@ export type DocumentParams = {
 /**
  * Which documents run, and the documents clients send by id.
  * - `plugins` serve yoga's `/graphql` (queries, mutations, yoga's SSE and the fast path): a
- *   document asked for by id is looked up in yoga's `onParams`; in trusted-documents mode every
- *   parse (any transport: also graphql-sse on `/graphql/stream` and graphql-ws) refuses a text
- *   that is not listed.
+ *   document asked for by id is looked up in yoga's `onParams`; in trusted-documents mode an
+ *   unlisted text is refused on every transport (also graphql-sse on `/graphql/stream` and
+ *   graphql-ws), see useListedOnly.
  * - `documentOf` does the lookup for graphql-ws, whose messages never pass yoga's `onParams`.
  *   (graphql-sse's protocol requires the text, so it has no lookup.)
  */
@@ -83,22 +84,47 @@ export function trustedOnly(trusted: TrustedDocuments): PersistedDocuments {
     trusted: true,
     plugins: [
       usePersistedOperations({
-        // A listed text sent in full passes here and is checked where it is parsed (below).
+        // A listed text sent in full passes here; useListedOnly refuses the others.
         allowArbitraryOperations: true,
         extractPersistedOperationId: documentIdOf,
         getPersistedOperation: (id) => trusted.document(id) ?? null,
         customErrors: { notFound: persistedQueryNotFound, keyNotFound: noDocument },
       }),
-      {
-        onParse({ params }) {
-          const text = typeof params.source === 'string' ? params.source : params.source.body;
-          if (!trusted.lists(text)) throw notTrusted();
-        },
-      },
+      useListedOnly(trusted),
     ],
     documentOf: lookingUp((id) => trusted.document(id)),
   };
 }
+
+/**
+ * Refuses to run a document whose text is not listed, on every transport: the texts are told
+ * apart where they are parsed (yoga's `/graphql`, graphql-sse and graphql-ws all parse through
+ * envelop), and the refusal is a result, so that each transport sends it as it sends any
+ * (graphql-sse would answer an error thrown while parsing with a bare 500).
+ */
+function useListedOnly(trusted: TrustedDocuments): Plugin {
+  const listed = new WeakSet<DocumentNode>();
+  const refuseUnlisted = ({ args, setResultAndStopExecution }: RunHook) => {
+    if (!listed.has(args.document))
+      setResultAndStopExecution({ data: null, errors: [notTrusted()] });
+  };
+  return {
+    onParse({ params }) {
+      const text = typeof params.source === 'string' ? params.source : params.source.body;
+      if (!trusted.lists(text)) return;
+      return ({ result }) => {
+        if (result && !(result instanceof Error)) listed.add(result);
+      };
+    },
+    onExecute: refuseUnlisted,
+    onSubscribe: refuseUnlisted,
+  };
+}
+
+type RunHook = {
+  args: { document: DocumentNode };
+  setResultAndStopExecution(result: { data: null; errors: GraphQLError[] }): void;
+};
 
 /**
  * Any document runs; with a store (APQ_STORE_BYTES > 0), a client may send a hash alone once it
