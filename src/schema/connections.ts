@@ -19,15 +19,17 @@ type PageArgs = { first?: number | null; after?: string | null };
 
 /**
  * The Relay connection of one page: `first` checked against MAX_PAGE_SIZE, the page listed by
- * the domain (newest first by insertion sequence), its rows turned into edges with cursors.
+ * the domain, its rows turned into edges with cursors. `position` is a row's key in the page's
+ * order: its insertion sequence unless said otherwise.
  */
-export async function connectionOf<A extends PageArgs, T extends { seq: number }>(
+export async function connectionOf<A extends PageArgs, T>(
   args: A,
   ctx: GraphQLContext,
   list: (filter: A & { first: number }) => Promise<Page<T>>,
+  position: (node: T) => number = (node) => (node as { seq: number }).seq,
 ) {
   const page = await list({ ...args, first: checkFirst(args.first, ctx.limits.maxPageSize) });
-  const edges = page.rows.map((node) => ({ node, cursor: encodeCursor(node.seq) }));
+  const edges = page.rows.map((node) => ({ node, cursor: encodeCursor(position(node)) }));
   return {
     edges,
     pageInfo: {

@@ -1,7 +1,9 @@
 import type { Db } from '../db/client.ts';
+import type { PageArgs } from '../db/pagination.ts';
 import type { TrainingJobRow } from '../db/schema.ts';
 import { type AppEvents, announceJob } from '../events/topics.ts';
 import { createClassifier } from './classifier.ts';
+import * as curves from './curve.ts';
 import * as jobs from './jobs.ts';
 import * as metrics from './metrics.ts';
 import * as versions from './model-versions.ts';
@@ -61,6 +63,8 @@ export function createTrainingService(
     getJob: (id: string) => jobs.getJob(db, id),
     getJobsByIds: (ids: readonly string[]) => jobs.getJobsByIds(db, ids),
     listJobs: (filter: jobs.JobFilter) => jobs.listJobs(db, filter),
+    curve: (jobId: string, args: curves.CurveArgs) => curves.curve(db, jobId, args),
+    listMetricPoints: (jobId: string, page: PageArgs) => curves.listMetricPoints(db, jobId, page),
     getModelVersion: (id: string) => versions.getModelVersion(db, id),
     getModelVersionsByIds: (ids: readonly string[]) => versions.getModelVersionsByIds(db, ids),
     modelVersionsByJobIds: (jobIds: readonly string[]) =>
