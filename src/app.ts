@@ -27,6 +27,7 @@ import { createMaskError, useContractErrorCodes } from './plugins/contract-error
 import { AppMetrics } from './plugins/metrics.ts';
 import { useMetrics } from './plugins/metrics-endpoint.ts';
 import { useOperationLimits } from './plugins/operation-limits.ts';
+import { createPersistedDocuments } from './plugins/persisted/documents.ts';
 import { useOperationNames } from './plugins/request-log.ts';
 import { useTrainingResponseCache } from './plugins/response-cache.ts';
 import { useSharedSubscriptionResults } from './plugins/shared-subscription-results.ts';
@@ -51,6 +52,8 @@ export type AppSettings = Pick<
   | 'ocrMaxImagePixels'
   | 'metricsToken'
   | 'corsOrigins'
+  | 'wsInitTimeoutMs'
+  | 'persistedDocuments'
 >;
 
 export type AppOptions = {
@@ -96,6 +99,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
     maxImagePixels: settings.ocrMaxImagePixels,
   });
 
+  const persistedDocuments = createPersistedDocuments(settings.persistedDocuments);
   const maskError = createMaskError(logger);
   const fanout = new SseFanout({
     keepAliveMs: Math.min(settings.sseKeepAliveMs, LIBRARY_KEEPALIVE_MS),
@@ -149,6 +153,8 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
       useCSRFPrevention({ requestHeaders: CSRF_SAFE_HEADERS }),
       useOperationLimits(limits),
       useContractErrorCodes(),
+      // before the response cache, which reads the document's text
+      ...persistedDocuments.plugins,
       ...(settings.introspection ? [] : [useDisableIntrospection()]),
       useTrainingResponseCache(events, tokens, settings.responseCacheTtlMs),
       useGraphQLSSE({ endpoint: SSE_ENDPOINT }),
@@ -162,8 +168,21 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
     ],
   });
 
-  // limits and tokens also serve node:http's checks before yoga (http/listener.ts)
-  return { yoga, events, training, dataset, ocr, fanout, metrics, limits, tokens };
+  // limits and tokens also serve node:http's checks before yoga, and with persistedDocuments and
+  // webSocket its graphql-ws (http/listener.ts)
+  return {
+    yoga,
+    events,
+    training,
+    dataset,
+    ocr,
+    fanout,
+    metrics,
+    limits,
+    tokens,
+    persistedDocuments,
+    webSocket: { initTimeoutMs: settings.wsInitTimeoutMs },
+  };
 }
 
 export type App = ReturnType<typeof createApp>;

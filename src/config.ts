@@ -61,6 +61,13 @@ const envSchema = z.object({
     .string()
     .optional()
     .transform((v, ctx) => (v === undefined ? [] : parseOrigins(v, ctx))),
+  WS_INIT_TIMEOUT_MS: count(3_000),
+  TRUSTED_DOCUMENTS: z.string().optional(),
+  APQ_STORE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(16 * 1024 * 1024),
 });
 
 /** `CORS_ORIGINS`: comma-separated origins (`scheme://host[:port]`, nothing after it). */
@@ -104,6 +111,17 @@ export type AppConfig = {
   metricsToken: string | undefined;
   /** Browser origins other than the server's own that may call the API (CORS_ORIGINS). */
   corsOrigins: readonly string[];
+  /** How long a graphql-ws connection may take to send its `connection_init`. */
+  wsInitTimeoutMs: number;
+  persistedDocuments: PersistedDocumentsConfig;
+};
+
+/** Which documents run (README "Trusted documents"). */
+export type PersistedDocumentsConfig = {
+  /** A manifest of the only documents that run (TRUSTED_DOCUMENTS); unset: any document runs. */
+  trustedDocuments: string | undefined;
+  /** Bytes of query text kept for Automatic Persisted Queries when any document runs; 0: APQ off. */
+  apqStoreBytes: number;
 };
 
 /** The training runner of this process (README "Training"). */
@@ -192,5 +210,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     progressMaxEventsPerSecond: e.PROGRESS_MAX_EVENTS_PER_SECOND,
     metricsToken: e.METRICS_TOKEN,
     corsOrigins: e.CORS_ORIGINS,
+    wsInitTimeoutMs: e.WS_INIT_TIMEOUT_MS,
+    persistedDocuments: {
+      trustedDocuments: e.TRUSTED_DOCUMENTS ? path.resolve(e.TRUSTED_DOCUMENTS) : undefined,
+      apqStoreBytes: e.APQ_STORE_BYTES,
+    },
   };
 }

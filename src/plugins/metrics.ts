@@ -2,7 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { DatasetService } from '../dataset/service.ts';
 import type { PgRelay } from '../events/pg-relay.ts';
 import type { SseFanout } from '../http/sse/fanout.ts';
-import type { StreamKind, StreamLimiter } from '../http/sse/stream-limits.ts';
+import type { EventStreamKind, StreamLimiter } from '../http/sse/stream-limits.ts';
 import type { OcrService } from '../ocr/service.ts';
 import type { Runner } from '../training/runner/runner.ts';
 import type { TrainingService } from '../training/service.ts';
@@ -14,7 +14,7 @@ export type MetricsSources = {
   fanout: SseFanout;
 };
 
-const STREAM_KINDS: readonly StreamKind[] = ['graphql-sse', 'yoga-sse'];
+const EVENT_STREAM_KINDS: readonly EventStreamKind[] = ['graphql-sse', 'yoga-sse'];
 
 /**
  * The Prometheus registry of one app (tests run several apps in one process) with the domain's
@@ -81,8 +81,10 @@ export class AppMetrics {
       read: () => runner()?.leaseRenewalsFailed ?? 0,
     });
 
-    const open = (kind: StreamKind) =>
-      (this.#streams?.openStreams(kind) ?? 0) - fanout.openStreams(kind);
+    const streams = () => this.#streams;
+    // a stream handed over to the fast path still holds the slot of the protocol it began with
+    const withLibrary = (kind: EventStreamKind) =>
+      (streams()?.openStreams(kind) ?? 0) - fanout.openStreams(kind);
     new Gauge({
       name: 'streams_open',
       help: 'Open subscription streams by transport (an SSE stream counts as fast-path once handed over)',
@@ -90,7 +92,8 @@ export class AppMetrics {
       registers,
       collect() {
         this.set({ kind: 'fast-path' }, fanout.size);
-        for (const kind of STREAM_KINDS) this.set({ kind }, open(kind));
+        for (const kind of EVENT_STREAM_KINDS) this.set({ kind }, withLibrary(kind));
+        this.set({ kind: 'graphql-ws' }, streams()?.openStreams('graphql-ws') ?? 0);
       },
     });
     counterOf(this.registry, {

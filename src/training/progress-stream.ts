@@ -66,6 +66,20 @@ function sharedFirstEvent(job: TrainingJobRow): JobEvent {
 }
 
 /**
+ * The same state of the job, read twice: another process's announcement of a change that the
+ * first read already saw arrives as a new row object with the same `updatedAt`.
+ */
+function sameSnapshot(a: TrainingJobRow, b: TrainingJobRow): boolean {
+  return (
+    a === b ||
+    (a.updatedAt.getTime() === b.updatedAt.getTime() &&
+      a.status === b.status &&
+      a.currentStep === b.currentStep &&
+      a.totalSteps === b.totalSteps)
+  );
+}
+
+/**
  * The points that go beyond `upTo` and beyond every point before them (no step twice, none
  * back): `points` itself when that is all of them.
  */
@@ -203,7 +217,8 @@ class ProgressStream implements PushSource<ProgressItem> {
     }
     this.#first = null;
     const job = this.#last ? newerJob(this.#last, event.job) : event.job;
-    if (job === this.#last && event.newPoints.length === 0) return this.#take();
+    if (event.newPoints.length === 0 && this.#last && sameSnapshot(job, this.#last))
+      return this.#take();
     this.#last = job;
     if (isTerminal(job.status)) this.#finish();
     return job === event.job

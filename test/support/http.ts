@@ -32,7 +32,7 @@ export async function serveApp(
   },
   logger: Logger = pino({ level: 'silent' }),
 ): Promise<ServedApp> {
-  const { server, streams } = createHttpServer(app, { logger, streamLimits: limits });
+  const { server, streams, webSockets } = createHttpServer(app, { logger, streamLimits: limits });
   const bytesRead = new Map<number, number>();
   const answered = new EventEmitter();
   const watch = (req: IncomingMessage, res: ServerResponse) => {
@@ -55,6 +55,7 @@ export async function serveApp(
     },
     async close() {
       streams.closeAll();
+      await webSockets.close();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     },

@@ -9,7 +9,7 @@ import { takeOverResponse } from './hand-over.ts';
 import { type Beat, Heartbeat, PING } from './heartbeat.ts';
 import { type MaskError, sseNextMessage } from './messages.ts';
 import { httpChunk, type OperationOutput } from './shared-update.ts';
-import type { StreamKind } from './stream-limits.ts';
+import type { EventStreamKind } from './stream-limits.ts';
 
 /** Executes the operation of a stream on each update; released when the stream ends. */
 export type StreamExecutor<T> = { execute(value: T): OperationOutput; release(): void };
@@ -31,7 +31,7 @@ const PING_CHUNK = httpChunk(PING);
  */
 export class SseFanout {
   readonly #heartbeat: Heartbeat;
-  readonly #openByKind: Record<StreamKind, number> = { 'graphql-sse': 0, 'yoga-sse': 0 };
+  readonly #openByKind: Record<EventStreamKind, number> = { 'graphql-sse': 0, 'yoga-sse': 0 };
   /** Plain counts read at scrape time (plugins/metrics.ts), so that the writes stay cheap. */
   readonly counts = { adopted: 0, updates: 0, ended: 0 };
   /** The SSE message of a result, as yoga would write it. */
@@ -107,7 +107,7 @@ export class SseFanout {
   }
 
   /** Streams on the fast path now that began as `kind`. */
-  openStreams(kind: StreamKind): number {
+  openStreams(kind: EventStreamKind): number {
     return this.#openByKind[kind];
   }
 }
@@ -124,7 +124,7 @@ class SseSubscriber implements PushSink<unknown>, Beat {
     private readonly socket: Socket,
     readonly executor: StreamExecutor<unknown>,
     private readonly fanout: SseFanout,
-    readonly kind: StreamKind,
+    readonly kind: EventStreamKind,
     private readonly record: RequestRecord | undefined,
   ) {
     this.#chunked = res.chunkedEncoding;
