@@ -12,9 +12,11 @@ import type { Database } from './db/client.ts';
 import { EventBus } from './events/bus.ts';
 import { startPgRelay } from './events/pg-relay.ts';
 import type { AppTopics } from './events/topics.ts';
+import { corsFor } from './http/cors.ts';
 import { useDashboard } from './http/dashboard.ts';
 import { GRAPHQL_ENDPOINT, SSE_ENDPOINT } from './http/endpoints.ts';
-import { useEventStreamLimits } from './http/sse/event-stream-limits.ts';
+import { REQUEST_ID_HEADER, requestIdOf, requestRecordOf } from './http/request-log.ts';
+import { type NodeServerContext, useEventStreamLimits } from './http/sse/event-stream-limits.ts';
 import { LIBRARY_KEEPALIVE_MS, useEventStreams } from './http/sse/event-streams.ts';
 import { SseFanout } from './http/sse/fanout.ts';
 import { useSubscriptionErrorResults } from './http/sse/subscription-errors.ts';
@@ -22,8 +24,11 @@ import type { Logger } from './logger.ts';
 import { createOcrService } from './ocr/service.ts';
 import { createTesseractEngine } from './ocr/tesseract-engine.ts';
 import { createMaskError, useContractErrorCodes } from './plugins/contract-errors.ts';
+import { AppMetrics } from './plugins/metrics.ts';
+import { useMetrics } from './plugins/metrics-endpoint.ts';
 import { useOperationLimits } from './plugins/operation-limits.ts';
 import { createPersistedDocuments } from './plugins/persisted/documents.ts';
+import { useOperationNames } from './plugins/request-log.ts';
 import { useTrainingResponseCache } from './plugins/response-cache.ts';
 import { useSharedSubscriptionResults } from './plugins/shared-subscription-results.ts';
 import type { GraphQLContext } from './schema/context.ts';
@@ -45,6 +50,8 @@ export type AppSettings = Pick<
   | 'ocrWorkers'
   | 'ocrMaxImageBytes'
   | 'ocrMaxImagePixels'
+  | 'metricsToken'
+  | 'corsOrigins'
   | 'wsInitTimeoutMs'
   | 'persistedDocuments'
 >;
@@ -100,6 +107,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
     maskError,
     logger,
   });
+  const metrics = new AppMetrics({ training, dataset, ocr, fanout });
 
   const yoga = createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
@@ -124,8 +132,13 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
       },
     }),
     logging: yogaLogger(logger),
-    context: ({ request }) => ({
+    cors: corsFor(settings.corsOrigins),
+    context: ({ request, req }: { request: Request } & NodeServerContext) => ({
       request,
+      // The request's own logger (http/request-log.ts); with yoga.fetch, one for the caller's id.
+      log:
+        requestRecordOf(req)?.log ??
+        logger.child({ requestId: requestIdOf(request.headers.get(REQUEST_ID_HEADER)) }),
       auth: authenticate(request, tokens),
       training,
       dataset,
@@ -134,6 +147,8 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
       limits,
     }),
     plugins: [
+      useMetrics({ metrics, tokens, metricsToken: settings.metricsToken }),
+      useOperationNames(),
       useDashboard({ logger }),
       useCSRFPrevention({ requestHeaders: CSRF_SAFE_HEADERS }),
       useOperationLimits(limits),
@@ -162,6 +177,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
     dataset,
     ocr,
     fanout,
+    metrics,
     limits,
     tokens,
     persistedDocuments,
@@ -196,12 +212,15 @@ export async function startBackgroundWork(
         logger,
       })
     : undefined;
+  if (relay) app.metrics.watchRelay(relay);
   let runner: Promise<{ stop(): Promise<void> } | null> = Promise.resolve(null);
   return {
     startRunner(config, after) {
-      runner = after.then(() =>
-        startRunner(config, { db: database.db, events: app.events, logger }),
-      );
+      runner = after.then(() => {
+        const started = startRunner(config, { db: database.db, events: app.events, logger });
+        if (started) app.metrics.watchRunner(started);
+        return started;
+      });
     },
     async stop() {
       await (await runner)?.stop();
@@ -211,11 +230,24 @@ export async function startBackgroundWork(
   };
 }
 
-/** yoga's log calls, forwarded to pino; levels pino would drop cost nothing (no formatting). */
+/**
+ * yoga's log calls, forwarded to pino with their objects kept as objects (an error as `err`, so
+ * that its stack and fields stay) and the strings as the message; levels pino would drop cost
+ * nothing.
+ */
 function yogaLogger(logger: Logger) {
   const forward = (level: 'debug' | 'info' | 'warn' | 'error') =>
     logger.isLevelEnabled(level)
-      ? (...args: unknown[]) => logger[level](args.map(String).join(' '))
+      ? (...args: unknown[]) => {
+          const fields: Record<string, unknown> = {};
+          const words: string[] = [];
+          for (const arg of args) {
+            if (arg instanceof Error) fields.err = arg;
+            else if (typeof arg === 'object' && arg !== null) Object.assign(fields, arg);
+            else words.push(String(arg));
+          }
+          logger[level](fields, words.join(' '));
+        }
       : () => {};
   return {
     debug: forward('debug'),

@@ -56,6 +56,11 @@ const envSchema = z.object({
   SSE_KEEPALIVE_MS: z.coerce.number().int().min(100).default(12_000),
   SSE_FAST_PATH: bool(true),
   PROGRESS_MAX_EVENTS_PER_SECOND: z.coerce.number().positive().max(1000).default(4),
+  METRICS_TOKEN: z.string().min(16).optional(),
+  CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => (v === undefined ? [] : parseOrigins(v, ctx))),
   WS_INIT_TIMEOUT_MS: count(3_000),
   TRUSTED_DOCUMENTS: z.string().optional(),
   APQ_STORE_BYTES: z.coerce
@@ -64,6 +69,20 @@ const envSchema = z.object({
     .min(0)
     .default(16 * 1024 * 1024),
 });
+
+/** `CORS_ORIGINS`: comma-separated origins (`scheme://host[:port]`, nothing after it). */
+function parseOrigins(value: string, ctx: z.RefinementCtx): string[] {
+  const origins = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  for (const entry of origins) {
+    if (!URL.canParse(entry) || new URL(entry).origin !== entry) {
+      ctx.addIssue({ code: 'custom', message: `not an origin (scheme://host[:port]): ${entry}` });
+    }
+  }
+  return origins;
+}
 
 export type AppConfig = {
   port: number;
@@ -88,6 +107,10 @@ export type AppConfig = {
   /** Whether single-operation event streams leave the libraries after their first update (http/sse/fanout.ts). */
   sseFastPath: boolean;
   progressMaxEventsPerSecond: number;
+  /** A bearer token that may read /metrics besides admin tokens (METRICS_TOKEN). */
+  metricsToken: string | undefined;
+  /** Browser origins other than the server's own that may call the API (CORS_ORIGINS). */
+  corsOrigins: readonly string[];
   /** How long a graphql-ws connection may take to send its `connection_init`. */
   wsInitTimeoutMs: number;
   persistedDocuments: PersistedDocumentsConfig;
@@ -185,6 +208,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     sseKeepAliveMs: e.SSE_KEEPALIVE_MS,
     sseFastPath: e.SSE_FAST_PATH,
     progressMaxEventsPerSecond: e.PROGRESS_MAX_EVENTS_PER_SECOND,
+    metricsToken: e.METRICS_TOKEN,
+    corsOrigins: e.CORS_ORIGINS,
     wsInitTimeoutMs: e.WS_INIT_TIMEOUT_MS,
     persistedDocuments: {
       trustedDocuments: e.TRUSTED_DOCUMENTS ? path.resolve(e.TRUSTED_DOCUMENTS) : undefined,

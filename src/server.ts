@@ -23,6 +23,7 @@ export async function startServer(config: AppConfig, logger: Logger): Promise<Ru
   const publicUrl = `http://${config.host}:${config.port}/graphql`;
   const tokens = setUpAuth(config, logger, publicUrl);
   const app = createApp({ database, logger, tokens, settings: config });
+  app.metrics.collectProcessMetrics();
   const background = await startBackgroundWork(app, { database, logger });
 
   const { server, streams, webSockets } = createHttpServer(app, { logger });

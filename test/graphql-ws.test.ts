@@ -12,6 +12,7 @@ import {
 } from './support/app.ts';
 import { newJob } from './support/fixtures.ts';
 import { type ServedApp, serveApp } from './support/http.ts';
+import { sampleOf } from './support/metrics.ts';
 import { EVENT_STREAM_HEADERS, PROGRESS_SUBSCRIPTION, type ProgressResult } from './support/sse.ts';
 
 // graphql-ws on /graphql against the real server: auth, roles, stream limits, message limits,
@@ -144,6 +145,10 @@ describe('limits', () => {
     expect((await first.next()).value?.data?.trainingProgress.job.status).toBe('QUEUED');
     expect((await second.next()).value?.data?.trainingProgress.job.status).toBe('QUEUED');
     expect(served.streams.openStreams()).toBe(2);
+    const metrics = await app.yoga.fetch('http://test/metrics', {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(sampleOf(await metrics.text(), 'streams_open', { kind: 'graphql-ws' })).toBe(2);
 
     // a third over ws is refused with the limit's code
     await expect(open().next()).rejects.toEqual([

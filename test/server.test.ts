@@ -8,6 +8,7 @@ import { describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig } from '../src/config.ts';
 import { startServer } from '../src/server.ts';
+import { sampleOf } from './support/metrics.ts';
 import { startChild, stopChild } from './support/processes.ts';
 
 const TOKEN = 'server-test-token-0123456789';
@@ -30,6 +31,13 @@ describe('server', () => {
       pino({ level: 'silent' }),
     );
     expect((await fetch(server.url.replace('/graphql', '/ready'))).status).toBe(200);
+    // the server's metrics include the process's and the runner's
+    const metrics = await fetch(server.url.replace('/graphql', '/metrics'), {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    const text = await metrics.text();
+    expect(sampleOf(text, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(sampleOf(text, 'training_runner_slots', { state: 'free' })).toBeDefined();
 
     // A graphql-ws connection, closed as going away (1001) when the server stops.
     const socket = new WebSocket(server.url.replace('http', 'ws'), 'graphql-transport-ws');

@@ -7,12 +7,12 @@ import { newJob, pointRows } from './support/fixtures.ts';
 import { type ServedApp, serveApp } from './support/http.ts';
 import { FakeRunner } from './support/runner.ts';
 import {
-  EVENT_STREAM_HEADERS,
+  nextResult,
   nextUpdate,
+  openEventStream,
   PROGRESS_SUBSCRIPTION,
   type ProgressEvent,
   type ProgressUpdate,
-  sseBlocks,
   sseClient,
 } from './support/sse.ts';
 
@@ -73,27 +73,8 @@ describe.each([{ singleConnection: false }, { singleConnection: true }])(
   },
 );
 
-/** Opens a raw event stream over HTTP; `close` aborts it. */
-async function openStream(path: string, jobId: string, query = PROGRESS_SUBSCRIPTION) {
-  const controller = new AbortController();
-  const response = await fetch(`${served.origin}${path}`, {
-    method: 'POST',
-    signal: controller.signal,
-    headers: EVENT_STREAM_HEADERS,
-    body: JSON.stringify({ query, variables: { jobId } }),
-  });
-  return { response, blocks: sseBlocks(response), close: () => controller.abort() };
-}
-
-/** The next `event: next` result of a raw stream (pings skipped); null once it completed. */
-async function nextResult(blocks: AsyncGenerator<string>) {
-  for (;;) {
-    const { value, done } = await blocks.next();
-    if (done || value.startsWith('event: complete')) return null;
-    if (value.startsWith('event: next'))
-      return JSON.parse(value.slice(value.indexOf('data: ') + 6));
-  }
-}
+const openStream = (path: string, jobId: string, query = PROGRESS_SUBSCRIPTION) =>
+  openEventStream(`${served.origin}${path}`, { query, variables: { jobId } });
 
 describe.each(['/graphql/stream', '/graphql'])('a stream of its own on %s', (path) => {
   test('goes on past the first update, completes, and lets everything go', async () => {

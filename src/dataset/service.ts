@@ -11,28 +11,54 @@ import { datasetStats } from './stats.ts';
  * event bus (caches and other processes listen there).
  */
 export function createDatasetService(db: Db, events: AppEvents) {
-  /** Announces each stored batch that added documents, as it commits (an import may be long). */
-  const announcing = (onProgress?: (progress: ImportProgress) => void): ImportOptions => {
+  /** Rows read by every import since the process started, and the imports running now. */
+  const counts = { rows: 0 };
+  const running = new Set<{ started: number; rows: number }>();
+
+  /**
+   * Runs an import that announces each stored batch that added documents, as it commits (an
+   * import may be long), and counts its rows.
+   */
+  const tracked = async <T>(
+    run: (options: ImportOptions) => Promise<T>,
+    onProgress?: (progress: ImportProgress) => void,
+  ): Promise<T> => {
+    const current = { started: performance.now(), rows: 0 };
+    running.add(current);
     let announced = 0;
-    return {
-      onProgress: (progress) => {
-        if (progress.added > announced) {
-          events.publish('documents', { added: progress.added - announced });
-          announced = progress.added;
-        }
-        onProgress?.(progress);
-      },
-    };
+    try {
+      return await run({
+        onProgress: (progress) => {
+          counts.rows += progress.lines - current.rows;
+          current.rows = progress.lines;
+          if (progress.added > announced) {
+            events.publish('documents', { added: progress.added - announced });
+            announced = progress.added;
+          }
+          onProgress?.(progress);
+        },
+      });
+    } finally {
+      running.delete(current);
+    }
   };
 
   return {
     importStream: (source: ByteSource, onProgress?: (progress: ImportProgress) => void) =>
-      importStream(db, source, announcing(onProgress)),
+      tracked((options) => importStream(db, source, options), onProgress),
     /** The demo corpus into an empty database (see demo.ts). */
-    loadDemoCorpus: () => loadDemoCorpus(db, announcing()),
+    loadDemoCorpus: () => tracked((options) => loadDemoCorpus(db, options)),
     stats: (bundeslaender?: readonly string[] | null) => datasetStats(db, bundeslaender),
     listDocuments: (filter: DocumentFilter) => listDocuments(db, filter),
     getDocumentsByIds: (ids: readonly string[]) => getDocumentsByIds(db, ids),
+    /** Rows imported since the start, and the rows per second of the imports running now. */
+    importActivity: () => ({
+      rows: counts.rows,
+      rowsPerSecond: [...running].reduce(
+        (sum, run) => sum + run.rows / Math.max((performance.now() - run.started) / 1000, 1e-3),
+        0,
+      ),
+    }),
   };
 }
 

@@ -19,7 +19,14 @@ export type PgRelayOptions = {
   channel?: string;
 };
 
-export type PgRelay = { stop(): Promise<void> };
+export type PgRelay = {
+  stop(): Promise<void>;
+  /**
+   * How far behind the relay is, in ms: how long the oldest event not yet sent has waited, and
+   * the oldest notification received but not yet delivered (0 when none waits).
+   */
+  lag(): { sendMs: number; receiveMs: number };
+};
 
 /**
  * Joins the processes on one PostgreSQL database into one event bus: whatever this process
@@ -37,6 +44,9 @@ export async function startPgRelay({
   const origin = randomUUID();
   let sending = Promise.resolve();
   let receiving = Promise.resolve();
+  // When each queued event was queued, oldest first (each queue works in order).
+  const unsent: number[] = [];
+  const undelivered: number[] = [];
 
   const deliverPlain = <E extends PlainEvent>({ topic, payload }: E) =>
     events.deliver(topic, payload);
@@ -60,9 +70,11 @@ export async function startPgRelay({
   const { unlisten } = await sql.listen(
     channel,
     (text) => {
+      undelivered.push(performance.now());
       receiving = receiving
         .then(() => deliver(decodeEvent(text)))
-        .catch((err: unknown) => logger.error({ err }, 'event relay: could not deliver'));
+        .catch((err: unknown) => logger.error({ err }, 'event relay: could not deliver'))
+        .finally(() => undelivered.shift());
     },
     () => {
       // Notifications sent while the connection was down are lost: caches must not trust
@@ -77,15 +89,20 @@ export async function startPgRelay({
 
   const untap = events.tap((topic, payload) => {
     for (const text of encodeEvent(origin, topic, payload)) {
+      unsent.push(performance.now());
       sending = sending
         .then(async () => {
           await sql.notify(channel, text);
         })
-        .catch((err: unknown) => logger.error({ err, topic }, 'event relay: could not send'));
+        .catch((err: unknown) => logger.error({ err, topic }, 'event relay: could not send'))
+        .finally(() => unsent.shift());
     }
   });
 
+  const waited = (queue: number[]) =>
+    queue.length > 0 ? performance.now() - (queue[0] ?? performance.now()) : 0;
   return {
+    lag: () => ({ sendMs: waited(unsent), receiveMs: waited(undelivered) }),
     async stop() {
       untap();
       await sending;

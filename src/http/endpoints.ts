@@ -8,3 +8,7 @@ export function pathOf(url: string | undefined): string {
   const query = url?.indexOf('?') ?? -1;
   return query === -1 ? (url ?? '') : (url?.slice(0, query) ?? '');
 }
+
+/** The protocol of an event stream asked for at `url`: graphql-sse's endpoint, or yoga's own. */
+export const streamKindOf = (url: string | undefined) =>
+  pathOf(url) === SSE_ENDPOINT ? ('graphql-sse' as const) : ('yoga-sse' as const);

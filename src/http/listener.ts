@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { App } from '../app.ts';
 import type { Logger } from '../logger.ts';
 import { admitBody } from './body-limits.ts';
+import { logRequest } from './request-log.ts';
 import {
   admitEventStream,
   admitReservation,
@@ -17,15 +18,17 @@ export type HttpServer = { server: Server; streams: StreamLimiter; webSockets: G
  * The node:http server of an app: every request passes the body limits (body-limits.ts) and the
  * stream limits (sse/event-stream-limits.ts) before yoga sees it, and reaches yoga with the server's
  * StreamLimiter in its server context, for the streams that only yoga can tell apart. `Expect: 100-continue` requests are checked
- * before the client is told to send its body. WebSocket upgrades go to graphql-ws (ws/graphql-ws.ts),
- * whose subscriptions count against the same StreamLimiter and whose messages are limited to
+ * before the client is told to send its body. Each request gets its id and access-log line
+ * first (request-log.ts). WebSocket upgrades go to graphql-ws (ws/graphql-ws.ts), whose
+ * subscriptions count against the same StreamLimiter and whose messages are limited to
  * MAX_BODY_BYTES, as request bodies are.
  */
 export function createHttpServer(
-  app: Pick<App, 'yoga' | 'limits' | 'tokens' | 'persistedDocuments' | 'webSocket'>,
+  app: Pick<App, 'yoga' | 'limits' | 'tokens' | 'metrics' | 'persistedDocuments' | 'webSocket'>,
   { logger, streamLimits = app.limits }: { logger: Logger; streamLimits?: StreamLimits },
 ): HttpServer {
   const streams = new StreamLimiter(streamLimits);
+  app.metrics.watchStreams(streams);
   const context: NodeServerContext = { streams };
   const bodies = { limits: app.limits, tokens: app.tokens, logger };
   const admit = (req: IncomingMessage, res: ServerResponse) =>
@@ -41,9 +44,11 @@ export function createHttpServer(
     app.yoga(req, res, context);
   };
   const server = createServer((req, res) => {
+    logRequest(req, res, logger);
     if (admit(req, res)) handle(req, res);
   });
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    logRequest(req, res, logger);
     if (!admit(req, res)) return;
     res.writeContinue();
     handle(req, res);

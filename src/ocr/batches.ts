@@ -240,3 +240,13 @@ export async function unfinishedBatchIds(db: Db): Promise<string[]> {
     .orderBy(asc(ocrBatches.seq));
   return rows.map((row) => row.id);
 }
+
+/** Images of unfinished batches still waiting for their result: the OCR queue. */
+export async function waitingImageCount(db: Db): Promise<number> {
+  const [row] = await db
+    .select({ images: sql<number>`count(*)`.mapWith(Number) })
+    .from(ocrResults)
+    .innerJoin(ocrBatches, eq(ocrBatches.id, ocrResults.batchId))
+    .where(and(ne(ocrBatches.status, 'COMPLETED'), isNull(ocrResults.completedAt)));
+  return row?.images ?? 0;
+}

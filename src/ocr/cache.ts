@@ -18,11 +18,23 @@ export const MEMORY_ENTRIES = 1000;
  */
 export class RecognitionCache {
   readonly #recent = new Map<string, Recognition>();
+  /** Contents looked up, and found (in memory or stored), since the process started. */
+  readonly counts = { lookups: 0, hits: 0 };
 
   constructor(private readonly db: Db) {}
 
   /** The cached recognitions of any of these contents (by SHA-256); one statement at most. */
   async get(
+    sha256s: readonly string[],
+    { language, engineVersion }: Omit<CacheKey, 'sha256'>,
+  ): Promise<Map<string, Recognition>> {
+    const found = await this.#lookUp(sha256s, { language, engineVersion });
+    this.counts.lookups += new Set(sha256s).size;
+    this.counts.hits += found.size;
+    return found;
+  }
+
+  async #lookUp(
     sha256s: readonly string[],
     { language, engineVersion }: Omit<CacheKey, 'sha256'>,
   ): Promise<Map<string, Recognition>> {

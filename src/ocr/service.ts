@@ -69,6 +69,11 @@ export function createOcrService({
       return watchBatch(db, events, batchId);
     },
 
+    /** Images of unfinished batches waiting for their result. */
+    waitingImages: () => batches.waitingImageCount(db),
+    /** The cache's lookups and hits since the process started. */
+    cacheCounts: () => cache.counts,
+
     /** Takes up the batches a previous run left unfinished (call once at start). */
     resumeUnfinished(): Promise<void> {
       resuming ??= batches.unfinishedBatchIds(db).then((ids) => {

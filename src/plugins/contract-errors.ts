@@ -62,6 +62,14 @@ export function withCode(error: GraphQLError): GraphQLError {
 const CONTRACT_CODES = new Set<string>(Object.values(ErrorCode));
 const INTERNAL = 'INTERNAL_SERVER_ERROR';
 
+/** The code an error reaches the client with (metrics count errors by it), masked or not yet. */
+export function errorCodeOf(error: unknown): string {
+  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  if (original instanceof AppError) return original.code;
+  if (!(error instanceof GraphQLError) || error.extensions.code === INTERNAL) return INTERNAL;
+  return error.originalError ? INTERNAL : String(withCode(error).extensions.code);
+}
+
 /**
  * Parse, validation and variable-coercion errors skip error masking in yoga; code them where
  * every result passes. Resolver errors were coded by maskError; masked internal errors stay so.

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { RequestAuth } from '../auth/request-auth.ts';
 import type { Limits } from '../config.ts';
 import type { DatasetService } from '../dataset/service.ts';
+import type { Logger } from '../logger.ts';
 import type { OcrService } from '../ocr/service.ts';
 import type { TrainingService } from '../training/service.ts';
 import type { Loaders } from './loaders.ts';
@@ -12,6 +13,8 @@ export type GraphQLContext = {
   request: Request;
   /** The Node response, when node:http serves the request (not with `yoga.fetch`). */
   res?: ServerResponse;
+  /** The request's logger: its lines carry the request id. */
+  log: Logger;
   auth: RequestAuth;
   training: TrainingService;
   dataset: DatasetService;

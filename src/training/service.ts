@@ -9,7 +9,7 @@ import * as metrics from './metrics.ts';
 import * as versions from './model-versions.ts';
 import { JobFeeds } from './progress-feed.ts';
 import { type WatchOptions, watchTrainingProgress } from './progress-stream.ts';
-import { SystemStatusCache } from './status.ts';
+import { jobsByStatus, SystemStatusCache } from './status.ts';
 import type { TransitionAction } from './transitions.ts';
 
 export type TrainingServiceOptions = {
@@ -72,6 +72,7 @@ export function createTrainingService(
     listModelVersions: (filter: versions.ModelVersionFilter) =>
       versions.listModelVersions(db, filter),
     systemStatus: () => statusCache.get(),
+    jobsByStatus: () => jobsByStatus(db),
     classify: createClassifier(db),
     queuePositions: (jobIds: readonly string[]) => jobs.queuePositions(db, jobIds),
     lossHistoriesByJob: (jobIds: readonly string[]) => metrics.lossHistoriesByJob(db, jobIds),

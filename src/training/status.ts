@@ -102,3 +102,11 @@ type Snapshot = {
   /** Set once the read is done; until then the snapshot may hold any job. */
   activeJobId?: string | null;
 };
+
+/** How many jobs are in each status (statuses without jobs left out). */
+export async function jobsByStatus(db: Db): Promise<Array<{ status: string; jobs: number }>> {
+  return db
+    .select({ status: trainingJobs.status, jobs: count() })
+    .from(trainingJobs)
+    .groupBy(trainingJobs.status);
+}

@@ -30,6 +30,8 @@ test('a recognition is stored for every process and kept in memory by the one th
   expect(reads()).toBe(before + 1);
   // not for another language: the key names it
   expect((await other.get([sha(1)], { ...key, language: 'eng' })).size).toBe(0);
+  // what /metrics reports as the hit ratio: contents looked up, and found
+  expect(other.counts).toEqual({ lookups: 4, hits: 2 });
 });
 
 test('memory keeps the most recently used entries only', async () => {

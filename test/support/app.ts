@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { type App, type AppSettings, createApp } from '../../src/app.ts';
 import { TokenStore } from '../../src/auth/tokens.ts';
 import { loadConfig } from '../../src/config.ts';
+import type { Logger } from '../../src/logger.ts';
 import { createTestDatabase, type TestDatabase } from './databases.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -35,6 +36,8 @@ export type TestAppOptions = {
   ocr?: { workers?: number; maxImageBytes?: number };
   sseKeepAliveMs?: number;
   progressMaxEventsPerSecond?: number;
+  /** Where the app logs (silent unless TEST_LOG_LEVEL says otherwise). */
+  logger?: Logger;
 };
 
 /**
@@ -45,7 +48,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const queries: string[] = [];
   const database =
     options.database ?? (await createTestDatabase({ onQuery: (sql) => queries.push(sql) }));
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const tokens = options.authDisabled
     ? 'disabled'
     : new TokenStore([

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { createHttpServer } from '../../src/http/listener.ts';
 import type { StreamLimiter, StreamLimits } from '../../src/http/sse/stream-limits.ts';
+import type { Logger } from '../../src/logger.ts';
 import type { TestApp } from './app.ts';
 
 export type ServedApp = {
@@ -20,7 +21,7 @@ export type ServedApp = {
 
 /**
  * Serves `app` over real HTTP as server.ts does (body and stream limits included); stream limits
- * are generous unless given.
+ * are generous unless given, and nothing is logged unless a logger is given.
  */
 export async function serveApp(
   app: TestApp,
@@ -29,11 +30,9 @@ export async function serveApp(
     maxStreams: 10_000,
     maxStreamBacklogBytes: 1024 * 1024,
   },
+  logger: Logger = pino({ level: 'silent' }),
 ): Promise<ServedApp> {
-  const { server, streams, webSockets } = createHttpServer(app, {
-    logger: pino({ level: 'silent' }),
-    streamLimits: limits,
-  });
+  const { server, streams, webSockets } = createHttpServer(app, { logger, streamLimits: limits });
   const bytesRead = new Map<number, number>();
   const answered = new EventEmitter();
   const watch = (req: IncomingMessage, res: ServerResponse) => {

@@ -73,3 +73,29 @@ export async function* sseBlocks(response: Response): AsyncGenerator<string> {
     }
   }
 }
+
+/** Opens a raw event stream over HTTP (an admin's POSTed operation); `close` aborts it. */
+export async function openEventStream(
+  url: string,
+  body: { query: string; variables?: Record<string, unknown> },
+  headers: Record<string, string> = {},
+) {
+  const controller = new AbortController();
+  const response = await fetch(url, {
+    method: 'POST',
+    signal: controller.signal,
+    headers: { ...EVENT_STREAM_HEADERS, ...headers },
+    body: JSON.stringify(body),
+  });
+  return { response, blocks: sseBlocks(response), close: () => controller.abort() };
+}
+
+/** The next `event: next` result of a raw stream (pings skipped); null once it completed. */
+export async function nextResult(blocks: AsyncGenerator<string>) {
+  for (;;) {
+    const { value, done } = await blocks.next();
+    if (done || value.startsWith('event: complete')) return null;
+    if (value.startsWith('event: next'))
+      return JSON.parse(value.slice(value.indexOf('data: ') + 6));
+  }
+}

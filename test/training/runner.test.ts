@@ -8,8 +8,9 @@ import { adoptOrphanedJob, claimQueuedJob } from '../../src/training/runner/leas
 import { learningRateAt } from '../../src/training/trainers/builtin/index.ts';
 import { planSteps } from '../../src/training/trainers/builtin/schedule.ts';
 import { allowedEdges, RUNNING_STATUSES } from '../../src/training/transitions.ts';
-import { codes, createTestApp, ok, type TestApp } from '../support/app.ts';
+import { ADMIN_TOKEN, codes, createTestApp, ok, type TestApp } from '../support/app.ts';
 import { PAUSED_AND_RESUMED } from '../support/live-progress.ts';
+import { sampleOf } from '../support/metrics.ts';
 import { corpusRecords } from './corpus.ts';
 import {
   checkpointOf,
@@ -574,5 +575,43 @@ describe('graceful shutdown', { timeout: 120_000 }, () => {
     const reference = await createJob(app, longJob('reference'));
     await untilStatus(db(), reference.rowId, 'COMPLETED');
     expect(await comparableOutcome(job.rowId)).toEqual(await comparableOutcome(reference.rowId));
+  });
+});
+
+describe('metrics', { timeout: 120_000 }, () => {
+  const scrape = async () => {
+    const response = await app.yoga.fetch('http://test/metrics', {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    return response.text();
+  };
+
+  test("/metrics shows the runner's busy slots and each running job's steps per second", async () => {
+    const gate = gatedTrainer();
+    const job = await createJob(app, jobInput('measured', { epochs: 1 }));
+    gate.hold(job.rowId, 3);
+    const r = runner({ trainer: gate.trainer, concurrency: 2 });
+    app.metrics.watchRunner(r);
+    await gate.atGate(job.rowId, 3);
+    await waitFor(
+      'the third step recorded',
+      () => (r.activity().stepsPerSecond[0]?.value ?? 0) > 0,
+    );
+
+    const during = await scrape();
+    expect(sampleOf(during, 'training_runner_slots', { state: 'busy' })).toBe(1);
+    expect(sampleOf(during, 'training_runner_slots', { state: 'free' })).toBe(1);
+    expect(sampleOf(during, 'training_steps_per_second', { job_id: job.rowId })).toBeGreaterThan(0);
+    expect(sampleOf(during, 'training_jobs', { status: 'TRAINING' })).toBe(1);
+    expect(sampleOf(during, 'training_lease_renewals_failed_total')).toBe(0);
+
+    const watch = watchJob(app.events, job.rowId, 'TRAINING');
+    gate.release(job.rowId);
+    await watch.reached('COMPLETED');
+    watch.stop();
+    await waitFor('the slot freed', () => r.activity().busy === 0);
+    const after = await scrape();
+    expect(sampleOf(after, 'training_runner_slots', { state: 'busy' })).toBe(0);
+    expect(sampleOf(after, 'training_steps_per_second', { job_id: job.rowId })).toBeUndefined();
   });
 });

@@ -6,8 +6,9 @@ import { accessDenied, authOfHeader } from '../../auth/request-auth.ts';
 import type { TokenStore } from '../../auth/tokens.ts';
 import type { Logger } from '../../logger.ts';
 import { ErrorCode } from '../../vocabulary/errors.ts';
-import { pathOf, SSE_ENDPOINT } from '../endpoints.ts';
+import { pathOf, SSE_ENDPOINT, streamKindOf } from '../endpoints.ts';
 import { refuseAndClose } from '../refusals.ts';
+import { type RequestRecord, requestRecordOf } from '../request-log.ts';
 import {
   isRefusal,
   refusalDocument,
@@ -68,7 +69,7 @@ export function admitEventStream(
   if (!req.headers.accept?.includes('text/event-stream')) return true;
   const token = streamTokenOf(req);
   const reserved = token !== null ? streams.take(token) : undefined;
-  const slot = reserved ?? streams.acquire(req.headers.authorization);
+  const slot = reserved ?? streams.acquire(req.headers.authorization, streamKindOf(req.url));
   if (isRefusal(slot)) {
     refuseStream(res, slot);
     return false;
@@ -102,7 +103,7 @@ export function useEventStreamLimits(logger: Logger): Plugin {
       }
       let slot = entry?.slot;
       if (!slot) {
-        const acquired = streams.acquire(req.headers.authorization);
+        const acquired = streams.acquire(req.headers.authorization, streamKindOf(req.url));
         if (isRefusal(acquired)) {
           // Nobody reads the library's stream yet; cancelling it ends its subscription.
           response.body?.cancel().catch(() => {});
@@ -118,7 +119,7 @@ export function useEventStreamLimits(logger: Logger): Plugin {
         res.once('close', acquired.release);
       }
       slot.close = () => res.destroy();
-      capBacklog(res, streams.limits.maxStreamBacklogBytes, logger);
+      capBacklog(res, streams.limits.maxStreamBacklogBytes, logger, requestRecordOf(req));
     },
     onSubscribe({ args }) {
       const { streams, req } = args.contextValue as NodeServerContext;
@@ -128,7 +129,7 @@ export function useEventStreamLimits(logger: Logger): Plugin {
       return {
         onSubscribeResult({ result, setResult }) {
           if (!isAsyncIterable(result)) return;
-          const slot = streams.acquire(req.headers.authorization);
+          const slot = streams.acquire(req.headers.authorization, 'graphql-sse');
           if (isRefusal(slot)) {
             void result.return?.();
             setResult({ data: null, errors: [refusalError(slot)] });
@@ -152,13 +153,34 @@ function giveBack(streams: StreamLimiter, entry: Admitted): void {
   else slot.release();
 }
 
-/** Closes a stream whose client stops reading, once its backlog passes `maxBytes`. */
-function capBacklog(res: ServerResponse, maxBytes: number, logger: Logger): void {
+const NEXT = 'event: next';
+
+/** Whether a chunk the libraries write starts an update (not a ping, a completion or a part). */
+const startsUpdate = (chunk: unknown) =>
+  typeof chunk === 'string'
+    ? chunk.startsWith(NEXT)
+    : chunk instanceof Uint8Array &&
+      Buffer.from(chunk.buffer, chunk.byteOffset, Math.min(chunk.byteLength, NEXT.length)).toString(
+        'latin1',
+      ) === NEXT;
+
+/**
+ * Closes a stream whose client stops reading, once its backlog passes `maxBytes`, and counts the
+ * updates the library writes for the request's access-log line (the fast path counts its own).
+ */
+function capBacklog(
+  res: ServerResponse,
+  maxBytes: number,
+  logger: Logger,
+  record: RequestRecord | undefined,
+): void {
   const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+  if (record) record.events = 0;
   res.write = ((...args: unknown[]) => {
     const accepted = write(...args);
+    if (record && startsUpdate(args[0])) record.events = (record.events ?? 0) + 1;
     if (res.writableLength > maxBytes) {
-      logger.warn(
+      (record?.log ?? logger).warn(
         { backlog: res.writableLength },
         'closing an event stream whose client stopped reading',
       );
@@ -192,7 +214,7 @@ export function admitReservation(
   const name = reservationName(req);
   // graphql-sse answers 409: one reservation per stream token.
   if (streams.isHeld(name)) return true;
-  const slot = streams.acquire(req.headers.authorization);
+  const slot = streams.acquire(req.headers.authorization, 'graphql-sse');
   if (isRefusal(slot)) {
     refuseStream(res, slot);
     return false;

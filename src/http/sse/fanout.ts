@@ -3,10 +3,13 @@ import type { Socket } from 'node:net';
 import type { ExecutionResult } from 'graphql';
 import type { Logger } from 'pino';
 import type { PushSink, PushSource } from '../../events/push-source.ts';
+import { streamKindOf } from '../endpoints.ts';
+import { type RequestRecord, requestRecordOf } from '../request-log.ts';
 import { takeOverResponse } from './hand-over.ts';
 import { type Beat, Heartbeat, PING } from './heartbeat.ts';
 import { type MaskError, sseNextMessage } from './messages.ts';
 import { httpChunk, type OperationOutput } from './shared-update.ts';
+import type { EventStreamKind } from './stream-limits.ts';
 
 /** Executes the operation of a stream on each update; released when the stream ends. */
 export type StreamExecutor<T> = { execute(value: T): OperationOutput; release(): void };
@@ -28,6 +31,9 @@ const PING_CHUNK = httpChunk(PING);
  */
 export class SseFanout {
   readonly #heartbeat: Heartbeat;
+  readonly #openByKind: Record<EventStreamKind, number> = { 'graphql-sse': 0, 'yoga-sse': 0 };
+  /** Plain counts read at scrape time (plugins/metrics.ts), so that the writes stay cheap. */
+  readonly counts = { adopted: 0, updates: 0, ended: 0 };
   /** The SSE message of a result, as yoga would write it. */
   readonly encode: (result: ExecutionResult) => Buffer;
 
@@ -67,8 +73,18 @@ export class SseFanout {
       return;
     }
     const executor = executorOf() as StreamExecutor<unknown>;
-    const subscriber = new SseSubscriber(res, socket, executor, this);
+    const kind = streamKindOf(res.req.url);
+    const subscriber = new SseSubscriber(
+      res,
+      socket,
+      executor,
+      this,
+      kind,
+      requestRecordOf(res.req),
+    );
     this.#heartbeat.add(subscriber);
+    this.#openByKind[kind] += 1;
+    this.counts.adopted += 1;
     res.once('close', () => {
       this.release(subscriber);
       void source.return?.();
@@ -81,11 +97,18 @@ export class SseFanout {
     if (!this.#heartbeat.has(subscriber)) return;
     this.#heartbeat.remove(subscriber);
     subscriber.executor.release();
+    this.#openByKind[subscriber.kind] -= 1;
+    this.counts.ended += 1;
   }
 
   /** Streams on the fast path now (tests check that closed ones are let go). */
   get size(): number {
     return this.#heartbeat.size;
+  }
+
+  /** Streams on the fast path now that began as `kind`. */
+  openStreams(kind: EventStreamKind): number {
+    return this.#openByKind[kind];
   }
 }
 
@@ -101,6 +124,8 @@ class SseSubscriber implements PushSink<unknown>, Beat {
     private readonly socket: Socket,
     readonly executor: StreamExecutor<unknown>,
     private readonly fanout: SseFanout,
+    readonly kind: EventStreamKind,
+    private readonly record: RequestRecord | undefined,
   ) {
     this.#chunked = res.chunkedEncoding;
   }
@@ -134,6 +159,8 @@ class SseSubscriber implements PushSink<unknown>, Beat {
   #writeOutput(output: OperationOutput, settled: ExecutionResult): void {
     const { encode } = this.fanout;
     this.#write(this.#chunked ? output.chunk(settled, encode) : output.message(settled, encode));
+    this.fanout.counts.updates += 1;
+    if (this.record) this.record.events = (this.record.events ?? 0) + 1;
   }
 
   #write(bytes: Uint8Array): void {
@@ -142,7 +169,7 @@ class SseSubscriber implements PushSink<unknown>, Beat {
     this.lastWrite = Date.now();
     const backlog = this.socket.writableLength;
     if (backlog > this.fanout.options.maxBacklogBytes) {
-      this.fanout.options.logger.warn(
+      (this.record?.log ?? this.fanout.options.logger).warn(
         { backlog },
         'closing an event stream whose client stopped reading',
       );

@@ -9,6 +9,11 @@ export type StreamLimits = Pick<
   'maxStreamsPerToken' | 'maxStreams' | 'maxStreamBacklogBytes'
 >;
 
+/** The protocols of event streams (text/event-stream responses). */
+export type EventStreamKind = 'graphql-sse' | 'yoga-sse';
+/** The protocol a stream is served by (its slot is counted under it, see `openStreams`). */
+export type StreamKind = EventStreamKind | 'graphql-ws';
+
 /** A place taken by one open stream. */
 export type StreamSlot = {
   /** Gives the place back; once, however often called. */
@@ -57,12 +62,13 @@ const keyOf = (authorization: string | null | undefined) =>
 export class StreamLimiter {
   readonly #perKey = new Map<string, number>();
   readonly #open = new Set<StreamSlot>();
+  readonly #perKind = new Map<StreamKind, number>();
   /** Slots taken for streams that connect later (graphql-sse's reservations), by name. */
   readonly #held = new Map<string, StreamSlot>();
 
   constructor(readonly limits: StreamLimits) {}
 
-  acquire(authorization: string | null | undefined): StreamSlot | StreamRefusal {
+  acquire(authorization: string | null | undefined, kind: StreamKind): StreamSlot | StreamRefusal {
     if (this.#open.size >= this.limits.maxStreams) {
       return {
         refused: true,
@@ -80,6 +86,7 @@ export class StreamLimiter {
       };
     }
     this.#perKey.set(key, mine + 1);
+    this.#perKind.set(kind, (this.#perKind.get(kind) ?? 0) + 1);
     let released = false;
     const slot: StreamSlot = {
       close: () => {},
@@ -87,6 +94,7 @@ export class StreamLimiter {
         if (released) return;
         released = true;
         this.#open.delete(slot);
+        this.#perKind.set(kind, (this.#perKind.get(kind) ?? 1) - 1);
         const left = (this.#perKey.get(key) ?? 1) - 1;
         if (left > 0) this.#perKey.set(key, left);
         else this.#perKey.delete(key);
@@ -119,9 +127,9 @@ export class StreamLimiter {
     slot.release();
   }
 
-  /** Open streams (held slots included). */
-  openStreams(): number {
-    return this.#open.size;
+  /** Open streams (held slots included), of one kind or all. */
+  openStreams(kind?: StreamKind): number {
+    return kind ? (this.#perKind.get(kind) ?? 0) : this.#open.size;
   }
 
   /** Streams never end on their own: at shutdown they are cut, and their clients reconnect. */

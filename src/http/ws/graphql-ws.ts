@@ -122,7 +122,7 @@ export function createGraphQLWs(
         const contextValue = await enveloped.contextFactory();
         envelopedOf.set(contextValue, enveloped);
         if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
-          const slot = streams.acquire(connection.authorization);
+          const slot = streams.acquire(connection.authorization, 'graphql-ws');
           if (isRefusal(slot)) return [refusalError(slot)];
           slot.close = () => ctx.extra.socket.close(GOING_AWAY, 'Going away');
           connection.pending.set(id, slot);

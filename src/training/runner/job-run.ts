@@ -34,13 +34,21 @@ export type RunDeps = {
   logger: Logger;
   trainer: Trainer;
   settings: RunSettings;
+  stats: RunnerStats;
 };
+
+/** What the runner of a process counts (read by /metrics). */
+export type RunnerStats = { leaseRenewalsFailed: number };
 
 /** How a run ended, for the runner's log and its slot accounting. */
 export type RunOutcome = 'completed' | 'paused' | 'cancelled' | 'failed' | 'lost' | 'released';
 
 /** What the runner can ask of a run in progress. */
-export type RunControl = { releaseForShutdown(): void };
+export type RunControl = {
+  releaseForShutdown(): void;
+  /** Training steps per second since this process took the run (0 until it trains). */
+  stepsPerSecond(): number;
+};
 
 /**
  * Drives one job from its lease to COMPLETED (or PAUSED, CANCELLED, FAILED): loads its data,
@@ -61,8 +69,19 @@ export function runJob(
     if (withCheckpoint(reason)) session?.pause();
     else void session?.cancel();
   };
-  const control: RunControl = { releaseForShutdown: () => stop('release') };
-  const done = drive(deps, claimed, {
+  const { db, events, settings } = deps;
+  const recorder = new ProgressRecorder(
+    db,
+    events,
+    claimed,
+    settings.owner,
+    settings.flushIntervalMs,
+  );
+  const control: RunControl = {
+    releaseForShutdown: () => stop('release'),
+    stepsPerSecond: () => recorder.stepsPerSecond(),
+  };
+  const done = drive(deps, claimed, recorder, {
     attach: (s) => {
       session = s;
       if (stopReason === null) return;
@@ -84,12 +103,16 @@ type Hooks = {
   reason(): StopReason | null;
 };
 
-async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Promise<RunOutcome> {
+async function drive(
+  deps: RunDeps,
+  claimed: TrainingJobRow,
+  recorder: ProgressRecorder,
+  hooks: Hooks,
+): Promise<RunOutcome> {
   const { db, events, logger, trainer, settings } = deps;
   const { owner } = settings;
   const log = logger.child({ jobId: claimed.id });
   const timers: NodeJS.Timeout[] = [];
-  const recorder = new ProgressRecorder(db, events, claimed, owner, settings.flushIntervalMs);
 
   // A user's pause or cancel reaches this process on the bus (same process) or at the next
   // lease renewal (another process); either way the trainer is told at once.
@@ -114,6 +137,7 @@ async function drive(deps: RunDeps, claimed: TrainingJobRow, hooks: Hooks): Prom
           if (current?.status === 'PAUSED' && current.leaseOwner === owner) hooks.stop('pause');
           else hooks.stop(current && !isTerminal(current.status) ? 'lost' : 'cancel');
         } catch (error) {
+          deps.stats.leaseRenewalsFailed += 1;
           log.warn({ err: error }, 'lease renewal failed');
         }
       },

@@ -57,6 +57,7 @@ export class ProgressRecorder {
   #totalSteps = 0;
   #sessionStart = Date.now();
   #sessionFirstStep = 0;
+  #lastStep = 0;
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<unknown> = Promise.resolve();
 
@@ -81,11 +82,19 @@ export class ProgressRecorder {
     this.#totalSteps = totalSteps;
     this.#sessionStart = Date.now();
     this.#sessionFirstStep = resumedFromStep;
+    this.#lastStep = resumedFromStep;
     this.#fields = { ...this.#fields, totalSteps, totalDocuments, currentStep: resumedFromStep };
+  }
+
+  /** Steps per second since this process started (or resumed) the run. */
+  stepsPerSecond(): number {
+    const seconds = (Date.now() - this.#sessionStart) / 1000;
+    return seconds > 0 ? (this.#lastStep - this.#sessionFirstStep) / seconds : 0;
   }
 
   step(event: StepEvent, totalDocuments: number): void {
     this.#finalizeNewest();
+    this.#lastStep = event.step;
     this.#newest = {
       jobId: this.job.id,
       step: event.step,

@@ -5,7 +5,13 @@ import type { TrainingJobRow } from '../../db/schema.ts';
 import type { AppEvents } from '../../events/topics.ts';
 import type { Logger } from '../../logger.ts';
 import type { Trainer } from '../trainers/port.ts';
-import { type RunControl, type RunOutcome, type RunSettings, runJob } from './job-run.ts';
+import {
+  type RunControl,
+  type RunnerStats,
+  type RunOutcome,
+  type RunSettings,
+  runJob,
+} from './job-run.ts';
 import { adoptOrphanedJob, claimQueuedJob, releaseLease } from './lease.ts';
 
 export type RunnerOptions = {
@@ -26,6 +32,7 @@ export type RunnerOptions = {
 export function createRunner(options: RunnerOptions) {
   const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const settings: RunSettings = { ...options, owner };
+  const stats: RunnerStats = { leaseRenewalsFailed: 0 };
   const running = new Map<string, { control: RunControl; done: Promise<RunOutcome> }>();
   const log = options.logger.child({ component: 'runner', owner });
   let stopped = false;
@@ -37,7 +44,7 @@ export function createRunner(options: RunnerOptions) {
     (await claimQueuedJob(options.db, owner, options.leaseMs));
 
   const start = (job: TrainingJobRow) => {
-    const run = runJob({ ...options, settings }, job);
+    const run = runJob({ ...options, settings, stats }, job);
     running.set(job.id, run);
     run.done
       .then((outcome) => log.info({ jobId: job.id, outcome }, 'run ended'))
@@ -82,6 +89,16 @@ export function createRunner(options: RunnerOptions) {
     owner,
     /** Jobs running in this process now. */
     runningJobIds: () => [...running.keys()],
+    /** Slots, busy ones, steps per second of each running job and failed lease renewals. */
+    activity: () => ({
+      slots: options.concurrency,
+      busy: running.size,
+      stepsPerSecond: [...running].map(([jobId, run]) => ({
+        jobId,
+        value: run.control.stepsPerSecond(),
+      })),
+      leaseRenewalsFailed: stats.leaseRenewalsFailed,
+    }),
     /** Stops taking jobs; running ones checkpoint and are left for the next process to adopt. */
     async stop(): Promise<void> {
       stopped = true;
