@@ -27,6 +27,7 @@ import { Loaders } from './schema/loaders.ts';
 import { useOperationLimits } from './schema/operation-limits.ts';
 import { useTrainingResponseCache } from './schema/response-cache.ts';
 import { useSharedSubscriptionResults } from './schema/shared-subscription-results.ts';
+import { chooseTrainer } from './training/runner/index.ts';
 import { createTrainingService } from './training/service.ts';
 
 export type AppSettings = Pick<
@@ -41,6 +42,7 @@ export type AppSettings = Pick<
   | 'ocrWorkers'
   | 'ocrMaxImageBytes'
   | 'ocrMaxImagePixels'
+  | 'runner'
 >;
 
 export type AppOptions = {
@@ -75,6 +77,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
   const events = new EventBus<AppTopics>();
   const training = createTrainingService(database.db, events, {
     progressMaxEventsPerSecond: settings.progressMaxEventsPerSecond,
+    trainer: chooseTrainer(settings.runner, logger),
   });
   const dataset = createDatasetService(database.db, events);
   const ocr = createOcrService({

@@ -1,4 +1,5 @@
 import type { ModelVersionRow, TrainingJobRow } from '../db/schema.ts';
+import type { EvaluationReport } from '../training/evaluation.ts';
 import { getJobsByIds } from '../training/jobs.ts';
 import { getModelVersionsByIds } from '../training/model-versions.ts';
 import { builder } from './builder.ts';
@@ -34,6 +35,6 @@ export type MetricsShape = {
   jobId?: string;
   lossHistory?: number[];
   valLossHistory?: number[];
-};
+} & Partial<EvaluationReport>;
 
 export const TrainingMetricsRef = builder.objectRef<MetricsShape>('TrainingMetrics');

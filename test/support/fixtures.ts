@@ -6,6 +6,7 @@ import {
   type TrainingJobRow,
 } from '../../src/db/schema.ts';
 import { createJob, transitionJob } from '../../src/training/jobs.ts';
+import { builtinTrainer } from '../../src/training/trainer-port.ts';
 import type { TransitionAction } from '../../src/training/transitions.ts';
 
 export const JOB_FIELDS = `
@@ -19,7 +20,7 @@ export const JOB_FIELDS = `
 `;
 
 export const newJob = (db: Db, name = 'job', extra: Record<string, unknown> = {}) =>
-  createJob(db, { name, bundeslaender: ['NW', 'BY'], ...extra });
+  createJob(db, builtinTrainer, { name, bundeslaender: ['NW', 'BY'], ...extra });
 
 /** Moves a job along the runner's path, as the runner would. */
 export async function advance(db: Db, job: TrainingJobRow, ...actions: TransitionAction[]) {

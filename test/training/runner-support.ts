@@ -246,6 +246,7 @@ export const steps = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 export function recordingTrainer(inner: Trainer = builtinTrainer) {
   const sessions: { jobId: string; resumed: boolean; session: TrainerSession }[] = [];
   const trainer: Trainer = {
+    ...inner,
     name: `recording ${inner.name}`,
     start(input: TrainerInput) {
       const session = inner.start(input);
@@ -288,6 +289,7 @@ export function gatedTrainer({ holdNewJobsAt = Number.POSITIVE_INFINITY } = {}) 
   const checkpointRequests = new Map<string, () => void>();
 
   const trainer: Trainer = {
+    ...builtinTrainer,
     name: 'gated in-process',
     start({ jobId, examples, config, checkpoint }: TrainerInput): TrainerSession {
       const run = createTrainingRun({ examples, config, checkpoint });
