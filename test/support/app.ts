@@ -3,6 +3,7 @@ import { type App, type AppSettings, createApp } from '../../src/app.ts';
 import { TokenStore } from '../../src/auth/tokens.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createTestDatabase, type TestDatabase } from './databases.ts';
+import { seedTrainingData } from './training-data.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const VIEWER_TOKEN = 'test-viewer-token-0123456789';
@@ -35,6 +36,8 @@ export type TestAppOptions = {
   ocr?: { workers?: number; maxImageBytes?: number };
   sseKeepAliveMs?: number;
   progressMaxEventsPerSecond?: number;
+  /** A small corpus in every state, so that jobs can be created (seedTrainingData). */
+  trainingData?: boolean;
 };
 
 /**
@@ -63,6 +66,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   };
   const app = createApp({ database, logger, tokens, settings });
   await app.ocr.resumeUnfinished();
+  if (options.trainingData) await seedTrainingData(database.db);
   return {
     ...app,
     database,

@@ -14,7 +14,8 @@ export const JOB_FIELDS = `
   loss valLoss learningRate documentsProcessed totalDocuments
   createdAt startedAt estimatedCompletion completedAt errorMessage
   metrics { precision recall f1Score accuracy lossHistory valLossHistory }
-  config { name modelType bundeslaender batchSize learningRate epochs warmupSteps weightDecay gradientAccumulation mixedPrecision }
+  config { name modelType bundeslaender batchSize learningRate epochs warmupSteps weightDecay gradientAccumulation mixedPrecision activation defaultsApplied }
+  plan { totalSteps learningRate warmupSteps }
   history(last: 5) { step epoch loss valLoss learningRate timestamp }
   modelVersion { id version isActive sizeMb }
 `;

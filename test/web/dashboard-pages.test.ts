@@ -15,7 +15,7 @@ describeInBrowser('dashboard: models, dataset, OCR, roles', { timeout: 90_000 },
   let trainingJobPath: string;
 
   beforeAll(async () => {
-    app = await createTestApp();
+    app = await createTestApp({ trainingData: true });
     served = await serveApp(app);
     const db = app.database.db;
     const training = await advance(
@@ -159,7 +159,7 @@ describeInBrowser('dashboard: models, dataset, OCR, roles', { timeout: 90_000 },
 
 describeInBrowser('dashboard with auth disabled', { timeout: 90_000 }, () => {
   test('opens without sign-in and offers no sign-out', async () => {
-    const app = await createTestApp({ authDisabled: true });
+    const app = await createTestApp({ trainingData: true, authDisabled: true });
     const served = await serveApp(app);
     const browser = await launchBrowser();
     try {
