@@ -132,6 +132,9 @@ export const jobInput = (name: string, extra: Record<string, unknown> = {}) => (
   gradientAccumulation: 1,
   mixedPrecision: false,
   seed: 11,
+  // The runner tests are about training, not about champion/challenger: a completed job's
+  // version becomes active as the type's first one would (tests of the rule set their own).
+  activation: 'ALWAYS',
   ...extra,
 });
 
