@@ -13,6 +13,13 @@ const BYTES_PER_MB = 1024 * 1024;
 /** Who the activation history names: the caller's role (tokens carry no names). */
 const actor = (ctx: GraphQLContext) => ctx.auth.role ?? 'unknown';
 
+/** A version by id, or null once it was deleted (history keeps the ids of deleted versions). */
+async function versionOrNull(id: string | null, ctx: GraphQLContext) {
+  if (!id) return null;
+  const [version] = await ModelVersionRef.getDataloader(ctx).loadMany([id]);
+  return version instanceof Error ? null : (version ?? null);
+}
+
 const ActivationEvaluationRef = builder
   .objectRef<ActivationEvaluation>('ActivationEvaluation')
   .implement({
@@ -29,7 +36,7 @@ const ActivationEvaluationRef = builder
         type: ModelVersionRef,
         nullable: true,
         description: 'The version active when this one was judged (null if none, or deleted).',
-        resolve: (e) => e.championVersionId,
+        resolve: (e, _args, ctx) => versionOrNull(e.championVersionId, ctx),
       }),
       championF1: t.exposeFloat('championF1', {
         nullable: true,
@@ -50,13 +57,13 @@ const ModelActivationRef = builder.objectRef<ModelActivationRow>('ModelActivatio
       type: ModelVersionRef,
       nullable: true,
       description: 'The version that became active (null once deleted).',
-      resolve: (a) => a.versionId,
+      resolve: (a, _args, ctx) => versionOrNull(a.versionId, ctx),
     }),
     previous: t.field({
       type: ModelVersionRef,
       nullable: true,
       description: 'The version active before (null: none, or deleted).',
-      resolve: (a) => a.previousVersionId,
+      resolve: (a, _args, ctx) => versionOrNull(a.previousVersionId, ctx),
     }),
     at: t.expose('at', { type: 'DateTime' }),
     by: t.exposeString('by', { description: 'The role that activated it, or "system".' }),
