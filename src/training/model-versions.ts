@@ -1,4 +1,4 @@
-import { and, count, desc, eq, inArray, lt, max, ne, not, type SQL, sql } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, lt, max, not, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { isUuid } from '../db/ids.ts';
 import { decodeCursor, type Page, type PageArgs, toPage } from '../db/pagination.ts';
