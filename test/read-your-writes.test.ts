@@ -336,6 +336,7 @@ describe.skipIf(!onPostgres())('on PostgreSQL', () => {
   });
 
   test('a result read before a change and finished after it is not cached', async () => {
+    await seedTrainingData(app.database.db);
     const job = await newJob(app.database.db, 'raced');
     const id = encodeGlobalID('TrainingJob', job.id);
     // The job's row is read first, its model version after: that second read waits on a lock.
