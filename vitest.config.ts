@@ -5,8 +5,13 @@ export default defineConfig({
   resolve: { alias: { graphql: 'graphql/index.js' } },
   test: {
     include: ['test/**/*.test.ts', 'web/src/**/*.test.{ts,tsx}'],
-    // the dashboard's end-to-end tests drive its build: rebuilt here when its sources changed
-    globalSetup: ['test/support/global-setup.ts', 'test/web/build-dashboard.ts'],
+    // the dashboard's end-to-end tests drive its build, and tests that start a server process
+    // start it as `npm start` does: both builds are redone here when their sources changed
+    globalSetup: [
+      'test/support/global-setup.ts',
+      'test/web/build-dashboard.ts',
+      'scripts/ensure-server-build.mjs',
+    ],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // PGlite instances are heavy; two workers match the two cores of our machines.

@@ -1,5 +1,3 @@
-// first: sets V8's heap growth before the rest of the server allocates
-import './heap-growth.ts';
 import { loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { startServer } from './server.ts';

@@ -35,6 +35,7 @@ import { type AppTopics, announceProgress } from '../../src/events/topics.ts';
 import { encodeGlobalID } from '../../src/schema/ids.ts';
 import { createJob, getJob, transitionJob } from '../../src/training/jobs.ts';
 import { builtinTrainer } from '../../src/training/trainer-port.ts';
+import { startCommand } from '../../test/support/processes.ts';
 import { type ClientsConfig, type ClientsReport, HISTOGRAM_MS } from './protocol.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -323,7 +324,8 @@ async function bare(n: number) {
 
 async function api(n: number) {
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const server = spawnRaised(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
+  const [node, ...startArgs] = startCommand();
+  const server = spawnRaised(node as string, [...nodeArgs, ...startArgs], {
     PORT: String(PORTS.api),
     DATABASE_URL: dbUrl,
     AUTH_TOKENS: `${TOKEN}:admin`,

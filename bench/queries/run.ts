@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startCommand } from '../../test/support/processes.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SEED = path.resolve(ROOT, '../shared/reference/seed');
@@ -84,7 +85,8 @@ function cleanUp() {
 process.on('exit', cleanUp);
 
 // This API, on embedded PGlite, with 20 jobs that have metric history.
-const api = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+const [node, ...startArgs] = startCommand();
+const api = spawn(node as string, startArgs, {
   cwd: ROOT,
   env: {
     ...process.env,

@@ -2,6 +2,7 @@ import { builder } from './builder.ts';
 import './scalars.ts';
 import './enums.ts';
 import './training-job.ts';
+import './training-curve.ts';
 import './model-version.ts';
 import './system-status.ts';
 import './classify.ts';

@@ -13,11 +13,18 @@ export function checkFirst(first: number | null | undefined, maxPageSize: number
 }
 
 /** A Relay connection over a page of rows that carry their insertion sequence. */
-export function toConnection<T extends { seq: number }>(
+export const toConnection = <T extends { seq: number }>(
   page: Page<T>,
   after: string | null | undefined,
+) => toConnectionBy(page, after, (node) => node.seq);
+
+/** A Relay connection over a page of rows; `position` is the row's key in the page's order. */
+export function toConnectionBy<T>(
+  page: Page<T>,
+  after: string | null | undefined,
+  position: (node: T) => number,
 ) {
-  const edges = page.rows.map((node) => ({ node, cursor: encodeCursor(node.seq) }));
+  const edges = page.rows.map((node) => ({ node, cursor: encodeCursor(position(node)) }));
   return {
     edges,
     pageInfo: {

@@ -1,9 +1,11 @@
 import type { Db } from '../db/client.ts';
+import type { PageArgs } from '../db/pagination.ts';
 import type { TrainingJobRow } from '../db/schema.ts';
 import { type AppEvents, announceJob } from '../events/topics.ts';
 import * as activations from './activations.ts';
 import { createClassifier } from './classify.ts';
 import type { ModelType } from './constants.ts';
+import * as curves from './curve.ts';
 import * as jobs from './jobs.ts';
 import * as versions from './model-versions.ts';
 import { planJob } from './plan.ts';
@@ -74,6 +76,8 @@ export function createTrainingService(
     },
     getJob: (id: string) => jobs.getJob(db, id),
     listJobs: (filter: jobs.JobFilter) => jobs.listJobs(db, filter),
+    curve: (jobId: string, args: curves.CurveArgs) => curves.curve(db, jobId, args),
+    listMetricPoints: (jobId: string, page: PageArgs) => curves.listMetricPoints(db, jobId, page),
     getModelVersion: (id: string) => versions.getModelVersion(db, id),
     listModelVersions: (filter: versions.ModelVersionFilter) =>
       versions.listModelVersions(db, filter),

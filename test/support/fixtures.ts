@@ -42,6 +42,33 @@ export const pointRows = (jobId: string, count: number, evalEvery = 10): MetricP
     recordedAt: new Date(),
   }));
 
+/**
+ * Steps 1..count of a long run: a falling training loss with deterministic noise (so that every
+ * stretch of steps has its own lowest and highest point), a validation loss every `evalEvery`
+ * steps, and no training loss on every 1000th step (as when a step only evaluated).
+ */
+export const noisyPointRows = (jobId: string, count: number, evalEvery = 97): MetricPointRow[] =>
+  Array.from({ length: count }, (_, i) => {
+    const step = i + 1;
+    const trend = 2 * Math.exp(-step / (count / 3));
+    return {
+      jobId,
+      step,
+      epoch: Math.floor(i / 1000) + 1,
+      loss: step % 1000 === 0 ? null : trend + 0.3 * Math.abs(Math.sin(step * 12.9898)),
+      valLoss: step % evalEvery === 0 ? trend + 0.1 * Math.abs(Math.cos(step * 78.233)) : null,
+      learningRate: 0.01 * Math.min(1, step / 500),
+      recordedAt: new Date(Date.UTC(2026, 0, 1) + step * 1000),
+    };
+  });
+
+/** Stores points in statements of 5,000 rows (a statement takes at most 65,535 parameters). */
+export async function insertPoints(db: Db, rows: readonly MetricPointRow[]) {
+  for (let i = 0; i < rows.length; i += 5000) {
+    await db.insert(metricPoints).values(rows.slice(i, i + 5000));
+  }
+}
+
 export async function addPoints(db: Db, jobId: string, count: number, evalEvery = 10) {
   if (count === 0) return;
   await db.insert(metricPoints).values(pointRows(jobId, count, evalEvery));

@@ -1,5 +1,20 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { repoRoot } from './databases.ts';
+
+/**
+ * `npm start` without npm: node, the flags its start script gives node (V8's heap growth), and
+ * the compiled start (vitest's global setup rebuilds the bundle when a source is newer).
+ */
+export function startCommand(): string[] {
+  const { scripts } = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const [node, ...args] = scripts.start.split(' ');
+  if (node !== 'node') throw new Error(`npm start does not run node: ${scripts.start}`);
+  return [process.execPath, ...args];
+}
 
 export type ChildServer = {
   child: ChildProcess;
@@ -9,9 +24,10 @@ export type ChildServer = {
   output(): string;
 };
 
-/** Runs `npm start`'s entry point as a child process, resolving with its URL once ready. */
+/** Runs the server as `npm start` does in a child process, resolving with its URL once ready. */
 export function startChild(env: Record<string, string>): ChildServer {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const [node, ...args] = startCommand();
+  const child = spawn(node as string, args, {
     cwd: repoRoot,
     env: { ...process.env, PORT: '0', LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import type { Db } from '../../src/db/client.ts';
 import { openConfiguredDatabase } from '../../src/db/open.ts';
 import { createTestDatabase, repoRoot } from '../support/databases.ts';
+import { startCommand } from '../support/processes.ts';
 import {
   checkpointOf,
   importCorpus,
@@ -56,7 +57,8 @@ afterEach(() => {
 });
 
 function startServer(env: Record<string, string>): Server {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const [node, ...args] = startCommand();
+  const child = spawn(node as string, args, {
     cwd: repoRoot,
     env: { ...process.env, ...SERVER_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

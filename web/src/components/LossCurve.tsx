@@ -58,7 +58,7 @@ function options(width: number): uPlot.Options {
 
 /**
  * The loss curve of a job: training and validation loss by step, and the learning rate on its
- * own axis. Redraws when `version` changes (new points in `series`), at most once a frame.
+ * own axis. `data-points`, `data-first-step` and `data-last-step` say what it draws. Redraws when `version` changes (new points in `series`), at most once a frame.
  */
 export function LossCurve({ series, version }: { series: MetricSeries; version: number }) {
   const host = useRef<HTMLDivElement>(null);
@@ -109,11 +109,13 @@ export function LossCurve({ series, version }: { series: MetricSeries; version: 
         aria-label="Loss curve"
         aria-describedby={captionId}
         data-points={series.length}
+        data-first-step={series.firstStep}
+        data-last-step={series.lastStep}
       />
       <figcaption id={captionId} className="muted small">
         {last < 0
           ? 'No metric points yet: the curve starts with the first training step.'
-          : `${series.length.toLocaleString()} points up to step ${series.lastStep?.toLocaleString()}: training loss ${formatLoss(series.loss[last])}, latest validation loss ${formatLoss(series.lastValLoss())}.`}
+          : `${series.length.toLocaleString()} points, step ${series.firstStep?.toLocaleString()} up to step ${series.lastStep?.toLocaleString()}: training loss ${formatLoss(series.loss[last])}, latest validation loss ${formatLoss(series.lastValLoss())}.`}
       </figcaption>
     </figure>
   );

@@ -27,6 +27,19 @@ describe('MetricSeries', () => {
     expect(series.length).toBe(5);
   });
 
+  test('rebase holds a curve of the run, then the live points after its end', () => {
+    const series = new MetricSeries();
+    series.append([1, 2, 3, 4, 5, 6, 7].map((step) => point(step)));
+    series.rebase([point(1), point(4, 0.3), point(5)]);
+    expect(series.steps).toEqual([1, 4, 5, 6, 7]);
+    expect(series.valLoss).toEqual([null, 0.3, null, null, null]);
+    expect(series.loss[3]).toBe(1 / 6);
+    series.rebase([point(1), point(9)]);
+    expect(series.steps).toEqual([1, 9]);
+    series.rebase([]);
+    expect(series.steps).toEqual([1, 9]);
+  });
+
   test('starts empty', () => {
     const series = new MetricSeries();
     expect(series.lastStep).toBeUndefined();

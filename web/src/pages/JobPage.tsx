@@ -73,22 +73,40 @@ const PointFields = graphql(`
   }
 `);
 
-// The most recent points the API returns at once; `curve` (the whole run, downsampled) takes
-// its place once the schema has it.
-const INITIAL_POINTS = 1000;
+/**
+ * The chart shows the whole run as `curve` returns it (at most CURVE_POINTS points that keep its
+ * shape), then every live point. Once it holds HELD_POINTS_MAX points it loads the curve of the
+ * run so far again, at CURVE_POINTS, so memory stays bounded however long the run streams.
+ */
+const CURVE_POINTS = 2000;
+const HELD_POINTS_MAX = 10_000;
 
 const JobQuery = graphql(
   `
   query Job($id: ID!, $points: Int!) {
     trainingJob(id: $id) {
       ...JobDetail
-      history(last: $points) {
+      curve(maxPoints: $points) {
         ...PointFields
       }
     }
   }
 `,
   [JobDetail, PointFields],
+);
+
+const CurveQuery = graphql(
+  `
+  query JobCurve($id: ID!, $points: Int!) {
+    trainingJob(id: $id) {
+      id
+      curve(maxPoints: $points) {
+        ...PointFields
+      }
+    }
+  }
+`,
+  [PointFields],
 );
 
 const JobProgress = graphql(
@@ -151,7 +169,7 @@ type Timing = { elapsedTimeMs: number; estimatedRemainingMs: number | null };
 export function JobPage({ id }: { id: string }) {
   const [result] = useQuery({
     query: JobQuery,
-    variables: { id, points: INITIAL_POINTS },
+    variables: { id, points: CURVE_POINTS },
     // the chart's first points must be current: live points continue from the last one
     requestPolicy: 'network-only',
   });
@@ -171,17 +189,17 @@ export function JobPage({ id }: { id: string }) {
       </>
     );
   }
-  return <LiveJob key={job.id} initial={job} history={job.history} />;
+  return <LiveJob key={job.id} initial={job} curve={job.curve} />;
 }
 
 /** The job as its `trainingProgress` stream tells it, with every point drawn once. */
-function LiveJob({ initial, history }: { initial: Job; history: readonly Point[] }) {
+function LiveJob({ initial, curve }: { initial: Job; curve: readonly Point[] }) {
   const client = useClient();
   // From here on the stream is the source of truth: later refetches of the query (a mutation's
   // result invalidates it) must not restart the chart or the stream.
   const [series] = useState(() => {
     const s = new MetricSeries();
-    s.append(history);
+    s.append(curve);
     return s;
   });
   const [job, setJob] = useState(initial);
@@ -190,6 +208,24 @@ function LiveJob({ initial, history }: { initial: Job; history: readonly Point[]
   const [gone, setGone] = useState<string | null>(null);
 
   useEffect(() => {
+    let reloading = false;
+    let open = true;
+    const reloadCurve = async () => {
+      reloading = true;
+      const result = await client
+        .query(
+          CurveQuery,
+          { id: initial.id, points: CURVE_POINTS },
+          { requestPolicy: 'network-only' },
+        )
+        .toPromise();
+      reloading = false;
+      const points = result.data?.trainingJob?.curve;
+      if (points && open) {
+        series.rebase(points);
+        setVersion((v) => v + 1);
+      }
+    };
     const subscription = client
       // replays the points after the last one drawn: none is lost between query and stream
       .subscription(JobProgress, { jobId: initial.id, afterStep: series.lastStep ?? 0 })
@@ -199,11 +235,15 @@ function LiveJob({ initial, history }: { initial: Job; history: readonly Point[]
           setJob(progress.job);
           setTiming(progress);
           if (series.append(progress.newPoints) > 0) setVersion((v) => v + 1);
+          if (series.length > HELD_POINTS_MAX && !reloading) void reloadCurve();
         } else if (event.error) {
           setGone(errorMessage(event.error));
         }
       });
-    return () => subscription.unsubscribe();
+    return () => {
+      open = false;
+      subscription.unsubscribe();
+    };
   }, [client, initial.id, series]);
 
   return (
