@@ -38,8 +38,8 @@ async function bundleServer() {
     outdir: 'dist/server',
     entryPoints: [
       { in: 'src/main.ts', out: 'main' },
-      // src/training/trainer/worker.ts starts `./worker-entry.mjs` next to itself
-      { in: 'src/training/trainer/worker-main.ts', out: 'worker-entry' },
+      // src/training/trainers/builtin/worker.ts starts `./worker-entry.mjs` next to itself
+      { in: 'src/training/trainers/builtin/worker-main.ts', out: 'worker-entry' },
     ],
     outExtension: { '.js': '.mjs' },
     bundle: true,

@@ -1,4 +1,5 @@
-import { mulberry32 } from '../src/training/trainer/prng.ts';
+import { mulberry32 } from '../src/training/trainers/builtin/prng.ts';
+
 /**
  * SYNTHETIC school documents for demos, tests and benchmarks: invented German text in the style
  * of the four document types, for all 16 states. None of it is a real regulation.
@@ -8,8 +9,12 @@ import { mulberry32 } from '../src/training/trainer/prng.ts';
  * classifier of the type learns something without the task being trivial.
  */
 
-import { DOC_TYPES, type DocType } from '../src/dataset/constants.ts';
-import { BUNDESLAENDER, BUNDESLAND_CODES, type Bundesland } from '../src/training/constants.ts';
+import {
+  BUNDESLAENDER,
+  BUNDESLAND_CODES,
+  type Bundesland,
+} from '../src/vocabulary/bundeslaender.ts';
+import { DOC_TYPES, type DocType } from '../src/vocabulary/doc-types.ts';
 
 /** Documents in demo/documents.jsonl: 10 of each state and type. */
 export const DEMO_CORPUS_SIZE = 640;

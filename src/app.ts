@@ -4,30 +4,32 @@ import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createFetch } from '@whatwg-node/fetch';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
-import { authenticate } from './auth/context.ts';
+import { authenticate } from './auth/request-auth.ts';
 import type { TokenStore } from './auth/tokens.ts';
-import { type AppConfig, loadConfig } from './config.ts';
+import { type AppConfig, loadConfig, type RunnerConfig } from './config.ts';
 import { createDatasetService } from './dataset/service.ts';
 import type { Database } from './db/client.ts';
 import { EventBus } from './events/bus.ts';
+import { startPgRelay } from './events/pg-relay.ts';
 import type { AppTopics } from './events/topics.ts';
 import { useDashboard } from './http/dashboard.ts';
 import { GRAPHQL_ENDPOINT, SSE_ENDPOINT } from './http/endpoints.ts';
-import { useEventStreamLimits } from './http/event-stream-limits.ts';
-import { LIBRARY_KEEPALIVE_MS, useEventStreams } from './http/event-streams.ts';
-import { SseFanout } from './http/sse-fanout.ts';
-import { useSubscriptionErrorResults } from './http/subscription-errors.ts';
+import { useEventStreamLimits } from './http/sse/event-stream-limits.ts';
+import { LIBRARY_KEEPALIVE_MS, useEventStreams } from './http/sse/event-streams.ts';
+import { SseFanout } from './http/sse/fanout.ts';
+import { useSubscriptionErrorResults } from './http/sse/subscription-errors.ts';
 import type { Logger } from './logger.ts';
 import { createOcrService } from './ocr/service.ts';
 import { createTesseractEngine } from './ocr/tesseract-engine.ts';
+import { createMaskError, useContractErrorCodes } from './plugins/contract-errors.ts';
+import { useOperationLimits } from './plugins/operation-limits.ts';
+import { useTrainingResponseCache } from './plugins/response-cache.ts';
+import { useSharedSubscriptionResults } from './plugins/shared-subscription-results.ts';
 import type { GraphQLContext } from './schema/context.ts';
-import { createMaskError, useContractErrorCodes } from './schema/errors.ts';
 import { schema } from './schema/index.ts';
 import { Loaders } from './schema/loaders.ts';
-import { useOperationLimits } from './schema/operation-limits.ts';
-import { useTrainingResponseCache } from './schema/response-cache.ts';
-import { useSharedSubscriptionResults } from './schema/shared-subscription-results.ts';
-import { chooseTrainer } from './training/runner/index.ts';
+import { getJob } from './training/jobs.ts';
+import { chooseTrainer, startRunner } from './training/runner/index.ts';
 import { createTrainingService } from './training/service.ts';
 
 export type AppSettings = Pick<
@@ -123,11 +125,10 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
     context: ({ request }) => ({
       request,
       auth: authenticate(request, tokens),
-      db: database.db,
       training,
       dataset,
       ocr,
-      loaders: new Loaders(database.db),
+      loaders: new Loaders(training),
       limits,
     }),
     plugins: [
@@ -153,6 +154,46 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
 }
 
 export type App = ReturnType<typeof createApp>;
+
+export type BackgroundWork = {
+  /** Starts this process's training runner (RUNNER_* settings) once `after` settled. */
+  startRunner(config: RunnerConfig, after: Promise<void>): void;
+  /** Stops the runner and the relay, then the app (OCR processing and its workers). */
+  stop(): Promise<void>;
+};
+
+/**
+ * What runs beside the requests: OCR batches a previous process left unfinished are resumed,
+ * processes on one PostgreSQL share their events through the relay (PGlite is one process, so
+ * memory suffices), and the runner trains.
+ */
+export async function startBackgroundWork(
+  app: App,
+  { database, logger }: Pick<AppOptions, 'database' | 'logger'>,
+): Promise<BackgroundWork> {
+  await app.ocr.resumeUnfinished();
+  const relay = database.sql
+    ? await startPgRelay({
+        sql: database.sql,
+        events: app.events,
+        readJob: (id) => getJob(database.db, id),
+        logger,
+      })
+    : undefined;
+  let runner: Promise<{ stop(): Promise<void> } | null> = Promise.resolve(null);
+  return {
+    startRunner(config, after) {
+      runner = after.then(() =>
+        startRunner(config, { db: database.db, events: app.events, logger }),
+      );
+    },
+    async stop() {
+      await (await runner)?.stop();
+      await relay?.stop();
+      await app.yoga.dispose();
+    },
+  };
+}
 
 /** yoga's log calls, forwarded to pino; levels pino would drop cost nothing (no formatting). */
 function yogaLogger(logger: Logger) {

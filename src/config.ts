@@ -4,7 +4,10 @@ import {
   DEFAULT_MAX_IMAGE_BYTES,
   DEFAULT_MAX_IMAGE_PIXELS,
   DEFAULT_OCR_WORKERS,
-} from './ocr/constants.ts';
+} from './ocr/defaults.ts';
+
+/** The largest page a connection serves unless MAX_PAGE_SIZE says otherwise. */
+export const DEFAULT_MAX_PAGE_SIZE = 100;
 
 const flag = z
   .enum(['true', 'false', '1', '0'])
@@ -31,7 +34,7 @@ const envSchema = z.object({
   MAX_ALIASES: count(30),
   MAX_TOKENS: count(5000),
   MAX_COST: count(20_000),
-  MAX_PAGE_SIZE: count(100),
+  MAX_PAGE_SIZE: count(DEFAULT_MAX_PAGE_SIZE),
   MAX_BODY_BYTES: count(1024 * 1024),
   MAX_UPLOAD_BYTES: count(100 * 1024 * 1024),
   MAX_UPLOAD_FILE_BYTES: count(50 * 1024 * 1024),
@@ -75,7 +78,7 @@ export type AppConfig = {
   ocrMaxImageBytes: number;
   ocrMaxImagePixels: number;
   sseKeepAliveMs: number;
-  /** Whether single-operation event streams leave the libraries after their first update (http/sse-fanout.ts). */
+  /** Whether single-operation event streams leave the libraries after their first update (http/sse/fanout.ts). */
   sseFastPath: boolean;
   progressMaxEventsPerSecond: number;
 };

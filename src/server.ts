@@ -1,15 +1,12 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from './app.ts';
-import { setUpAuth } from './auth/setup.ts';
+import { createApp, startBackgroundWork } from './app.ts';
+import { setUpAuth } from './auth/token-setup.ts';
 import type { AppConfig } from './config.ts';
 import type { DatasetService } from './dataset/service.ts';
 import { openConfiguredDatabase } from './db/open.ts';
-import { startPgRelay } from './events/pg-relay.ts';
 import { createHttpServer } from './http/listener.ts';
 import type { Logger } from './logger.ts';
-import { getJob } from './training/jobs.ts';
-import { startRunner } from './training/runner/index.ts';
 
 export type RunningServer = {
   url: string;
@@ -19,23 +16,14 @@ export type RunningServer = {
   stop(): Promise<void>;
 };
 
-/** Wires configuration, database, auth and the app together and starts listening. */
+/** Opens the database, builds the app (app.ts) and listens; stops it all again. */
 export async function startServer(config: AppConfig, logger: Logger): Promise<RunningServer> {
   const started = performance.now();
   const database = await openConfiguredDatabase(config);
   const publicUrl = `http://${config.host}:${config.port}/graphql`;
   const tokens = setUpAuth(config, logger, publicUrl);
   const app = createApp({ database, logger, tokens, settings: config });
-  await app.ocr.resumeUnfinished();
-  // Processes on one PostgreSQL share their events; PGlite is one process, so memory suffices.
-  const relay = database.sql
-    ? await startPgRelay({
-        sql: database.sql,
-        events: app.events,
-        readJob: (id) => getJob(database.db, id),
-        logger,
-      })
-    : undefined;
+  const background = await startBackgroundWork(app, { database, logger });
 
   const { server, streams } = createHttpServer(app, { logger });
   await new Promise<void>((resolve, reject) => {
@@ -51,17 +39,13 @@ export async function startServer(config: AppConfig, logger: Logger): Promise<Ru
   // After listening, so that /health and /ready answer at once while the corpus loads.
   const demoData = config.demoData ? loadDemoData(app.dataset, logger) : Promise.resolve();
   // The runner waits for the demo corpus, so that no job fixes its data set half-loaded.
-  const runner = demoData.then(() =>
-    startRunner(config.runner, { db: database.db, events: app.events, logger }),
-  );
+  background.startRunner(config.runner, demoData);
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       await closeGracefully(server, () => streams.closeAll(), config.shutdownTimeoutMs, logger);
-      await (await runner)?.stop();
-      await relay?.stop();
-      await app.yoga.dispose();
+      await background.stop();
       await database.close();
       logger.info('stopped');
     })();

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { File as ServerFile } from '@whatwg-node/fetch';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadOrCreateAdminToken, parseAuthTokens, TokenStore } from '../src/auth/tokens.ts';
-import { responseCacheKey } from '../src/schema/response-cache.ts';
+import { responseCacheKey } from '../src/plugins/response-cache.ts';
 import { codes, createTestApp, type TestApp, VIEWER_TOKEN } from './support/app.ts';
 
 let app: TestApp;

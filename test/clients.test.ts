@@ -12,7 +12,7 @@ import { print } from 'graphql';
 import { createClient, type Client as SseClient } from 'graphql-sse';
 import { Observable } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { encodeGlobalID } from '../src/schema/ids.ts';
+import { encodeGlobalID } from '../src/schema/global-ids.ts';
 import { ADMIN_TOKEN, createTestApp, type TestApp } from './support/app.ts';
 import { newJob } from './support/fixtures.ts';
 import { FakeRunner } from './support/runner.ts';

@@ -4,7 +4,7 @@ import { expect, test } from 'vitest';
 import { EventBus } from '../src/events/bus.ts';
 import { startPgRelay } from '../src/events/pg-relay.ts';
 import type { AppTopics } from '../src/events/topics.ts';
-import { rowId as decodeId } from '../src/schema/ids.ts';
+import { rowId as decodeId } from '../src/schema/global-ids.ts';
 import { getJob } from '../src/training/jobs.ts';
 import { createTestApp } from './support/app.ts';
 import { createTestDatabase, onPostgres } from './support/databases.ts';

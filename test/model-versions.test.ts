@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { pgErrorCode, UNIQUE_VIOLATION } from '../src/db/errors.ts';
+import { pgErrorCode, UNIQUE_VIOLATION } from '../src/db/pg-error-codes.ts';
 import { modelVersions } from '../src/db/schema.ts';
-import { encodeGlobalID } from '../src/schema/ids.ts';
+import { encodeGlobalID } from '../src/schema/global-ids.ts';
 import { codes, createTestApp, ok, type TestApp } from './support/app.ts';
 import { addVersion, newJob } from './support/fixtures.ts';
 

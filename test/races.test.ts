@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { createApp } from '../src/app.ts';
 import { openDatabase } from '../src/db/client.ts';
 import { modelVersions } from '../src/db/schema.ts';
-import { encodeGlobalID } from '../src/schema/ids.ts';
+import { encodeGlobalID } from '../src/schema/global-ids.ts';
 import { ADMIN_TOKEN, codes, createTestApp, type TestApp } from './support/app.ts';
 import { addVersion, newJob } from './support/fixtures.ts';
 

@@ -5,7 +5,7 @@ import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/client.ts';
 import { type PgRelay, startPgRelay } from '../src/events/pg-relay.ts';
 import type { AppTopics } from '../src/events/topics.ts';
-import { encodeGlobalID } from '../src/schema/ids.ts';
+import { encodeGlobalID } from '../src/schema/global-ids.ts';
 import { getJob } from '../src/training/jobs.ts';
 import { jsonl, record, uploadJsonl } from './dataset/helpers.ts';
 import { createTestApp, ok, type TestApp } from './support/app.ts';

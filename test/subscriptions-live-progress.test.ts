@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'graphql-sse';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { createCommandTrainer } from '../src/training/trainers/command.ts';
+import { createCommandTrainer } from '../src/training/trainers/command/command-trainer.ts';
 import { createTestApp, ok, type TestApp } from './support/app.ts';
 import { repoRoot } from './support/databases.ts';
 import { type ServedApp, serveApp } from './support/http.ts';

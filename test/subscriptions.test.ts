@@ -1,6 +1,6 @@
 import type { Client } from 'graphql-sse';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { encodeGlobalID } from '../src/schema/ids.ts';
+import { encodeGlobalID } from '../src/schema/global-ids.ts';
 import { createTestApp, ok, type TestApp, VIEWER_TOKEN } from './support/app.ts';
 import { addPoints, newJob } from './support/fixtures.ts';
 import { FakeRunner } from './support/runner.ts';

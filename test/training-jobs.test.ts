@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { encodeGlobalID } from '../src/schema/ids.ts';
-import { BUILTIN_RECOMMENDATION } from '../src/training/trainer-port.ts';
+import { encodeGlobalID } from '../src/schema/global-ids.ts';
+import { BUILTIN_RECOMMENDATION } from '../src/training/trainers/port.ts';
 import { codes, createTestApp, ok, type TestApp } from './support/app.ts';
 import { addPoints, advance, JOB_FIELDS, newJob } from './support/fixtures.ts';
 

@@ -17,7 +17,7 @@ import { createApp } from '../../src/app.ts';
 import { TokenStore } from '../../src/auth/tokens.ts';
 import { loadConfig } from '../../src/config.ts';
 import { type Database, openDatabase } from '../../src/db/client.ts';
-import { encodeGlobalID } from '../../src/schema/ids.ts';
+import { encodeGlobalID } from '../../src/schema/global-ids.ts';
 import { insertPoints, newJob, noisyPointRows } from '../../test/support/fixtures.ts';
 
 const POINTS = Number(process.env.BENCH_POINTS ?? 100_000);

@@ -19,7 +19,7 @@ import { TokenStore } from '../../src/auth/tokens.ts';
 import { loadConfig } from '../../src/config.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import { createHttpServer } from '../../src/http/listener.ts';
-import { encodeGlobalID } from '../../src/schema/ids.ts';
+import { encodeGlobalID } from '../../src/schema/global-ids.ts';
 import { launchBrowser, openPage } from '../../test/support/chromium.ts';
 import { advance, insertPoints, newJob, pointRows } from '../../test/support/fixtures.ts';
 import { FakeRunner } from '../../test/support/runner.ts';

@@ -32,9 +32,9 @@ import { metricPoints, trainingJobs } from '../../src/db/schema.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import { startPgRelay } from '../../src/events/pg-relay.ts';
 import { type AppTopics, announceProgress } from '../../src/events/topics.ts';
-import { encodeGlobalID } from '../../src/schema/ids.ts';
+import { encodeGlobalID } from '../../src/schema/global-ids.ts';
 import { createJob, getJob, transitionJob } from '../../src/training/jobs.ts';
-import { builtinTrainer } from '../../src/training/trainer-port.ts';
+import { builtinTrainer } from '../../src/training/trainers/port.ts';
 import { startCommand } from '../../test/support/processes.ts';
 import { type ClientsConfig, type ClientsReport, HISTOGRAM_MS } from './protocol.ts';
 

@@ -17,13 +17,13 @@ import { trainingChunks } from '../../src/dataset/stats.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import type { AppTopics } from '../../src/events/topics.ts';
-import { BUNDESLAND_CODES } from '../../src/training/constants.ts';
 import { createJob, getJob } from '../../src/training/jobs.ts';
 import { pointsAfter } from '../../src/training/metrics.ts';
 import { createRunner } from '../../src/training/runner/runner.ts';
-import { DEFAULT_VALIDATION_FRACTION } from '../../src/training/trainer/run.ts';
-import { stratifiedSplit } from '../../src/training/trainer/split.ts';
-import { builtinTrainer } from '../../src/training/trainer-port.ts';
+import { DEFAULT_VALIDATION_FRACTION } from '../../src/training/trainers/builtin/run.ts';
+import { stratifiedSplit } from '../../src/training/trainers/builtin/split.ts';
+import { builtinTrainer } from '../../src/training/trainers/port.ts';
+import { BUNDESLAND_CODES } from '../../src/vocabulary/bundeslaender.ts';
 
 const PYTHON = '/usr/bin/python3';
 const REFERENCE = fileURLToPath(new URL('./reference.py', import.meta.url));

@@ -8,7 +8,7 @@ import { TokenStore } from '../../src/auth/tokens.ts';
 import { loadDemoCorpus } from '../../src/dataset/demo.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import { createJob } from '../../src/training/jobs.ts';
-import { builtinTrainer } from '../../src/training/trainer-port.ts';
+import { builtinTrainer } from '../../src/training/trainers/port.ts';
 
 const TOKEN = 'bench-admin-token-0123456789';
 const database = await openDatabase({ kind: 'pglite' });

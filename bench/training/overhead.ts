@@ -28,10 +28,13 @@ import { importStream } from '../../src/dataset/import.ts';
 import { trainingChunks } from '../../src/dataset/stats.ts';
 import { type Database, openDatabase } from '../../src/db/client.ts';
 import { jobTopic } from '../../src/events/topics.ts';
-import { BUNDESLAND_CODES } from '../../src/training/constants.ts';
 import { createRunner } from '../../src/training/runner/runner.ts';
-import { startTrainerWorker, type TrainerEvent } from '../../src/training/trainer/index.ts';
-import { builtinTrainer, type Trainer } from '../../src/training/trainer-port.ts';
+import {
+  startTrainerWorker,
+  type TrainerEvent,
+} from '../../src/training/trainers/builtin/index.ts';
+import { builtinTrainer, type Trainer } from '../../src/training/trainers/port.ts';
+import { BUNDESLAND_CODES } from '../../src/vocabulary/bundeslaender.ts';
 
 const batchSize = Number(process.argv[2] ?? 1);
 const epochs = Number(process.argv[3] ?? 12);

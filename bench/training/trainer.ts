@@ -11,7 +11,7 @@ import {
   type TrainerConfig,
   type TrainerEvent,
   type TrainingRunOptions,
-} from '../../src/training/trainer/index.ts';
+} from '../../src/training/trainers/builtin/index.ts';
 import { syntheticCorpus } from '../../test/trainer/synthetic-corpus.ts';
 
 const chunks = Number(process.argv[2] ?? 3000);

@@ -1,4 +1,4 @@
-import { CHUNK_OVERLAP, CHUNK_WORDS } from './constants.ts';
+import { CHUNK_OVERLAP, CHUNK_WORDS } from './chunk-sizes.ts';
 
 export type Chunk = { index: number; text: string; wordCount: number };
 

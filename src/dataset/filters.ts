@@ -1,6 +1,6 @@
-import { badInput } from '../errors.ts';
-import { BUNDESLAND_CODES, type Bundesland } from '../training/constants.ts';
-import { DOC_TYPES, type DocType } from './constants.ts';
+import { BUNDESLAND_CODES, type Bundesland } from '../vocabulary/bundeslaender.ts';
+import { DOC_TYPES, type DocType } from '../vocabulary/doc-types.ts';
+import { badInput } from '../vocabulary/errors.ts';
 
 const isBundesland = (code: string): code is Bundesland =>
   (BUNDESLAND_CODES as readonly string[]).includes(code);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { BUNDESLAND_CODES } from '../training/constants.ts';
-import { DOC_TYPES } from './constants.ts';
+import { BUNDESLAND_CODES } from '../vocabulary/bundeslaender.ts';
+import { DOC_TYPES } from '../vocabulary/doc-types.ts';
 
 export const LIMITS = {
   title: 500,

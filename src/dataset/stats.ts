@@ -1,8 +1,8 @@
 import { and, asc, count, eq, inArray, lte, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { chunks, documents } from '../db/dataset-tables.ts';
-import { BUNDESLAND_CODES, type Bundesland } from '../training/constants.ts';
-import { DOC_TYPES } from './constants.ts';
+import { BUNDESLAND_CODES, type Bundesland } from '../vocabulary/bundeslaender.ts';
+import { DOC_TYPES } from '../vocabulary/doc-types.ts';
 import { checkBundeslaender } from './filters.ts';
 
 export type CountByKey = { key: string; count: number };

@@ -12,9 +12,8 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import type { DocType } from '../dataset/constants.ts';
-import { DOC_TYPES } from '../dataset/constants.ts';
-import { BUNDESLAND_CODES, type Bundesland } from '../training/constants.ts';
+import { BUNDESLAND_CODES, type Bundesland } from '../vocabulary/bundeslaender.ts';
+import { DOC_TYPES, type DocType } from '../vocabulary/doc-types.ts';
 import { inList } from './columns.ts';
 
 /** Imported training documents. Immutable once stored: re-importing the same text is a no-op. */

@@ -13,13 +13,14 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import {
+  IMAGE_TYPES,
+  type ImageType,
   MAX_IMAGES_PER_BATCH,
   OCR_BATCH_STATUSES,
   OCR_LANGUAGES,
   type OcrBatchStatus,
   type OcrLanguage,
-} from '../ocr/constants.ts';
-import { IMAGE_TYPES, type ImageType } from '../ocr/image-type.ts';
+} from '../vocabulary/ocr.ts';
 import { bytea, inList, tz } from './columns.ts';
 
 /** postgres.js reads bytea as Buffer, PGlite as Uint8Array: both are Uint8Array. */
@@ -112,3 +113,10 @@ export const ocrCache = pgTable(
 
 export type OcrBatchRow = typeof ocrBatches.$inferSelect;
 export type OcrResultRow = typeof ocrResults.$inferSelect;
+
+/** A finished image: what the API shows and the progress events carry. */
+export type ImageResult = Omit<OcrResultRow, 'image' | 'position' | 'processingTimeMs'> & {
+  position: number;
+  processingTimeMs: number;
+  completedAt: Date;
+};

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AppConfig } from '../config.ts';
 import { type Database, openDatabase } from './client.ts';
 import { lockDirectory } from './dir-lock.ts';
 
@@ -10,9 +9,10 @@ import { lockDirectory } from './dir-lock.ts';
  * DATA_DIR (locked against a second process); migrated. The server and the command-line tools
  * open it the same way.
  */
-export async function openConfiguredDatabase(
-  config: Pick<AppConfig, 'databaseUrl' | 'dataDir'>,
-): Promise<Database> {
+export async function openConfiguredDatabase(config: {
+  databaseUrl: string | undefined;
+  dataDir: string;
+}): Promise<Database> {
   if (config.databaseUrl)
     return migrated(await openDatabase({ kind: 'postgres', url: config.databaseUrl }));
   const dataDir = path.join(config.dataDir, 'pglite');

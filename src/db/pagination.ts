@@ -1,4 +1,4 @@
-import { badInput } from '../errors.ts';
+import { badInput } from '../vocabulary/errors.ts';
 
 /** A page of rows ordered newest first by their insertion sequence. */
 export type Page<T> = { rows: T[]; hasNextPage: boolean };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import type postgres from 'postgres';
 import type { TrainingJobRow } from '../db/schema.ts';
-import type { Logger } from '../logger.ts';
 import type { AppEvents } from './topics.ts';
 import { decodeEvent, encodeEvent, type PlainEvent, type WireEvent } from './wire.ts';
 

@@ -1,6 +1,6 @@
 import type { MetricPointRow, TrainingJobRow } from '../db/schema.ts';
-import type { OcrEvent } from '../ocr/events.ts';
 import type { EventBus } from './bus.ts';
+import type { OcrEvent } from './ocr-events.ts';
 
 /**
  * A change of one job: its row as of the change (so subscribers need not read it again) and the

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { accessDenied, authOfHeader } from '../auth/context.ts';
+import { accessDenied, authOfHeader } from '../auth/request-auth.ts';
 import type { TokenStore } from '../auth/tokens.ts';
 import type { Limits } from '../config.ts';
-import { ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { ErrorCode } from '../vocabulary/errors.ts';
 import { pathOf } from './endpoints.ts';
 import { closeAfterAnswer, refuseAndClose } from './refusals.ts';
 

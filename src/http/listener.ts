@@ -6,15 +6,15 @@ import {
   admitEventStream,
   admitReservation,
   type NodeServerContext,
-} from './event-stream-limits.ts';
-import { markListeners } from './listener-marks.ts';
-import { StreamLimiter, type StreamLimits } from './stream-limits.ts';
+} from './sse/event-stream-limits.ts';
+import { markListeners } from './sse/listener-marks.ts';
+import { StreamLimiter, type StreamLimits } from './sse/stream-limits.ts';
 
 export type HttpServer = { server: Server; streams: StreamLimiter };
 
 /**
  * The node:http server of an app: every request passes the body limits (body-limits.ts) and the
- * stream limits (event-stream-limits.ts) before yoga sees it, and reaches yoga with the server's
+ * stream limits (sse/event-stream-limits.ts) before yoga sees it, and reaches yoga with the server's
  * StreamLimiter in its server context, for the streams that only yoga can tell apart. `Expect: 100-continue` requests are checked
  * before the client is told to send its body.
  */

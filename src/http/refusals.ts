@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ErrorCode } from '../errors.ts';
+import type { ErrorCode } from '../vocabulary/errors.ts';
 
 export type RefusalExtensions = { code: ErrorCode } & Record<string, unknown>;
 

@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, getTableColumns, inArray, isNotNull, isNull, ne, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, isNotNull, isNull, ne, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { isUuid } from '../db/ids.ts';
-import { type OcrBatchRow, type OcrResultRow, ocrBatches, ocrResults } from '../db/schema.ts';
-import type { OcrLanguage } from './constants.ts';
+import { rowById, rowsByIds } from '../db/rows.ts';
+import {
+  type ImageResult,
+  type OcrBatchRow,
+  type OcrResultRow,
+  ocrBatches,
+  ocrResults,
+} from '../db/schema.ts';
+import type { ImageType, OcrLanguage } from '../vocabulary/ocr.ts';
 import type { Dimensions } from './image-size.ts';
-import type { ImageType } from './image-type.ts';
 
 /** An uploaded file as stored: the bytes only when they are an image the engine can read. */
 export type StoredUpload = {
@@ -25,13 +30,6 @@ export type Outcome = {
   fromCache?: boolean;
   error?: string;
   processingTimeMs: number;
-};
-
-/** A finished image: what the API shows and the progress events carry. */
-export type ImageResult = Omit<OcrResultRow, 'image' | 'position' | 'processingTimeMs'> & {
-  position: number;
-  processingTimeMs: number;
-  completedAt: Date;
 };
 
 /** A batch; `finished`, its finished images, when they were read along with it. */
@@ -124,17 +122,11 @@ const finished = (outcome: Outcome) => ({
   completedAt: sql`now()`,
 });
 
-export async function getBatch(db: Db, id: string): Promise<OcrBatchRow | undefined> {
-  if (!isUuid(id)) return undefined;
-  const [row] = await db.select().from(ocrBatches).where(eq(ocrBatches.id, id));
-  return row;
-}
+export const getBatch = (db: Db, id: string): Promise<OcrBatchRow | undefined> =>
+  rowById(db, ocrBatches, id);
 
-export async function getBatchesByIds(db: Db, ids: readonly string[]): Promise<OcrBatchRow[]> {
-  const valid = ids.filter(isUuid);
-  if (valid.length === 0) return [];
-  return db.select().from(ocrBatches).where(inArray(ocrBatches.id, valid));
-}
+export const getBatchesByIds = (db: Db, ids: readonly string[]): Promise<OcrBatchRow[]> =>
+  rowsByIds(db, ocrBatches, ids);
 
 /** The finished images of a batch, in the order they finished. */
 export async function finishedResults(db: Db, batchId: string): Promise<ImageResult[]> {

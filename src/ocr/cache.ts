@@ -1,7 +1,7 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { ocrCache } from '../db/schema.ts';
-import type { OcrLanguage } from './constants.ts';
+import type { OcrLanguage } from '../vocabulary/ocr.ts';
 import type { Recognition } from './engine.ts';
 
 /** Same bytes, same language, same engine and models: same text. */

@@ -1,4 +1,4 @@
-import type { OcrLanguage } from './constants.ts';
+import type { OcrLanguage } from '../vocabulary/ocr.ts';
 
 /** What an engine read from one image. */
 export type Recognition = {

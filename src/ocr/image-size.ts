@@ -1,4 +1,4 @@
-import type { ImageType } from './image-type.ts';
+import type { ImageType } from '../vocabulary/ocr.ts';
 
 export type Dimensions = { width: number; height: number };
 

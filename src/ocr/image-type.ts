@@ -1,5 +1,4 @@
-export const IMAGE_TYPES = ['png', 'jpeg', 'tiff', 'bmp', 'webp'] as const;
-export type ImageType = (typeof IMAGE_TYPES)[number];
+import type { ImageType } from '../vocabulary/ocr.ts';
 
 const startsWith = (bytes: Uint8Array, signature: readonly number[], offset = 0) =>
   bytes.length >= offset + signature.length && signature.every((b, i) => bytes[offset + i] === b);

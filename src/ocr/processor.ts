@@ -1,6 +1,8 @@
 import type { Db } from '../db/client.ts';
 import type { OcrBatchRow } from '../db/schema.ts';
 import { type AppEvents, ocrTopic } from '../events/topics.ts';
+import type { OcrLanguage } from '../vocabulary/ocr.ts';
+import { IMAGE_TYPES } from '../vocabulary/ocr.ts';
 import {
   imageBytes,
   type Outcome,
@@ -11,10 +13,8 @@ import {
   startBatch,
 } from './batches.ts';
 import type { RecognitionCache } from './cache.ts';
-import type { OcrLanguage } from './constants.ts';
 import { EngineClosedError, type OcrEngine, type Recognition } from './engine.ts';
 import { completeEvent, progressEvent } from './events.ts';
-import { IMAGE_TYPES } from './image-type.ts';
 
 export type ProcessorDeps = {
   db: Db;

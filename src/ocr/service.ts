@@ -1,7 +1,7 @@
 import type { Db } from '../db/client.ts';
-import { notFound } from '../errors.ts';
 import type { AppEvents } from '../events/topics.ts';
 import type { Logger } from '../logger.ts';
+import { notFound } from '../vocabulary/errors.ts';
 import * as batches from './batches.ts';
 import { RecognitionCache } from './cache.ts';
 import type { OcrEngine } from './engine.ts';

@@ -1,6 +1,6 @@
 import type { Worker as ThreadWorker } from 'node:worker_threads';
 import Tesseract from 'tesseract.js';
-import type { OcrLanguage } from './constants.ts';
+import type { OcrLanguage } from '../vocabulary/ocr.ts';
 import { EngineClosedError, type OcrEngine, type Recognition } from './engine.ts';
 import { createModelFolder, removeModelFolder, tesseractVersion } from './tessdata.ts';
 import { WorkerPool } from './worker-pool.ts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { AppError, badInput, ErrorCode } from '../errors.ts';
+import { AppError, badInput, ErrorCode } from '../vocabulary/errors.ts';
+import { MAX_IMAGES_PER_BATCH, OCR_LANGUAGES, type OcrLanguage } from '../vocabulary/ocr.ts';
 import type { StoredUpload } from './batches.ts';
-import { MAX_IMAGES_PER_BATCH, OCR_LANGUAGES, type OcrLanguage } from './constants.ts';
 import { imageDimensions } from './image-size.ts';
 import { detectImageType } from './image-type.ts';
 

@@ -1,8 +1,9 @@
 import { Repeater } from '@repeaterjs/repeater';
 import type { Db } from '../db/client.ts';
+import type { OcrEvent } from '../events/ocr-events.ts';
 import { type AppEvents, ocrTopic } from '../events/topics.ts';
 import { batchSnapshot } from './batches.ts';
-import { completeEvent, type OcrEvent, progressEvent } from './events.ts';
+import { completeEvent, progressEvent } from './events.ts';
 
 /**
  * A batch's events for one subscriber: the images already done (replayed from the database), then

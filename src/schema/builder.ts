@@ -2,7 +2,7 @@ import SchemaBuilder from '@pothos/core';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import { accessDenied } from '../auth/context.ts';
+import { accessDenied } from '../auth/request-auth.ts';
 import type { GraphQLContext } from './context.ts';
 
 /** The builder holds configuration only; each domain's types live in their own schema file. */

@@ -1,8 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import type { RequestAuth } from '../auth/context.ts';
+import type { RequestAuth } from '../auth/request-auth.ts';
 import type { Limits } from '../config.ts';
 import type { DatasetService } from '../dataset/service.ts';
-import type { Db } from '../db/client.ts';
 import type { OcrService } from '../ocr/service.ts';
 import type { TrainingService } from '../training/service.ts';
 import type { Loaders } from './loaders.ts';
@@ -14,7 +13,6 @@ export type GraphQLContext = {
   /** The Node response, when node:http serves the request (not with `yoga.fetch`). */
   res?: ServerResponse;
   auth: RequestAuth;
-  db: Db;
   training: TrainingService;
   dataset: DatasetService;
   ocr: OcrService;

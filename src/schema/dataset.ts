@@ -1,10 +1,10 @@
-import { DOC_TYPES } from '../dataset/constants.ts';
 import type { ImportResult } from '../dataset/import.ts';
 import type { CountByKey, DatasetStats } from '../dataset/stats.ts';
 import type { DocumentRow } from '../db/dataset-tables.ts';
-import { BUNDESLAND_CODES } from '../training/constants.ts';
+import { BUNDESLAND_CODES } from '../vocabulary/bundeslaender.ts';
+import { DOC_TYPES } from '../vocabulary/doc-types.ts';
 import { builder } from './builder.ts';
-import { checkFirst, DEFAULT_PAGE_SIZE, toConnection } from './pagination.ts';
+import { connectionOf, pageArgs } from './connections.ts';
 
 const DocumentRef = builder.loadableNodeRef<DocumentRow, string, string>('Document', {
   id: { resolve: (doc) => doc.id },
@@ -96,22 +96,11 @@ builder.queryFields((t) => ({
     authScopes: { viewer: true },
     description: 'Stored documents, newest first (Relay connection).',
     args: {
-      first: t.arg.int({
-        defaultValue: DEFAULT_PAGE_SIZE,
-        description: 'Page size, 0..100 (MAX_PAGE_SIZE).',
-      }),
-      after: t.arg.string({ description: 'Cursor of the last edge of the previous page.' }),
+      ...pageArgs,
       bundesland: t.arg.string({ description: 'Only this state code.' }),
       docType: t.arg.string({ description: `Only this type: ${DOC_TYPES.join(', ')}.` }),
     },
-    resolve: async (_root, args, ctx) =>
-      toConnection(
-        await ctx.dataset.listDocuments({
-          ...args,
-          first: checkFirst(args.first, ctx.limits.maxPageSize),
-        }),
-        args.after,
-      ),
+    resolve: (_root, args, ctx) => connectionOf(args, ctx, ctx.dataset.listDocuments),
   }),
 }));
 

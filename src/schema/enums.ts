@@ -1,4 +1,4 @@
-import { ACTIVATION_POLICIES, MODEL_TYPES, TRAINING_STATUSES } from '../training/constants.ts';
+import { ACTIVATION_POLICIES, MODEL_TYPES, TRAINING_STATUSES } from '../vocabulary/training.ts';
 import { builder } from './builder.ts';
 
 export const TrainingStatusEnum = builder.enumType('TrainingStatus', {

@@ -5,7 +5,7 @@ import './training-job.ts';
 import './training-curve.ts';
 import './model-version.ts';
 import './system-status.ts';
-import './classify.ts';
+import './classification.ts';
 import './dataset.ts';
 import './ocr.ts';
 import './subscriptions.ts';

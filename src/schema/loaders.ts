@@ -1,9 +1,7 @@
 import DataLoader from 'dataloader';
-import type { Db } from '../db/client.ts';
 import type { MetricPointRow, ModelVersionRow } from '../db/schema.ts';
-import { queuePositions } from '../training/jobs.ts';
-import { type LossHistories, lastPointsByJob, lossHistoriesByJob } from '../training/metrics.ts';
-import { modelVersionsByJobIds } from '../training/model-versions.ts';
+import type { LossHistories } from '../training/metrics.ts';
+import type { TrainingService } from '../training/service.ts';
 
 /**
  * Per-request batch loaders, so that a list of N jobs with their metrics, history and model
@@ -13,14 +11,15 @@ import { modelVersionsByJobIds } from '../training/model-versions.ts';
 export class Loaders {
   #queuePosition: DataLoader<string, number | null> | undefined;
   #lossHistories: DataLoader<string, LossHistories> | undefined;
-  #history: DataLoader<string, MetricPointRow[]> | undefined;
+  /** One loader per `last` asked for: one statement each. */
+  #historyByLast = new Map<number, DataLoader<string, MetricPointRow[]>>();
   #modelVersionByJob: DataLoader<string, ModelVersionRow | null> | undefined;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly training: TrainingService) {}
 
   get queuePosition(): DataLoader<string, number | null> {
     this.#queuePosition ??= new DataLoader(async (jobIds) => {
-      const positions = await queuePositions(this.db, jobIds);
+      const positions = await this.training.queuePositions(jobIds);
       return jobIds.map((id) => positions.get(id) ?? null);
     });
     return this.#queuePosition;
@@ -28,35 +27,28 @@ export class Loaders {
 
   get lossHistories(): DataLoader<string, LossHistories> {
     this.#lossHistories ??= new DataLoader(async (jobIds) => {
-      const byJob = await lossHistoriesByJob(this.db, jobIds);
+      const byJob = await this.training.lossHistoriesByJob(jobIds);
       return jobIds.map((id) => byJob.get(id) ?? { lossHistory: [], valLossHistory: [] });
     });
     return this.#lossHistories;
   }
 
-  /** Key: `${jobId}|${last}`; one statement per distinct `last`. */
-  get history(): DataLoader<string, MetricPointRow[]> {
-    this.#history ??= new DataLoader(async (keys) => {
-      const byLast = new Map<number, string[]>();
-      for (const key of keys) {
-        const [jobId = '', last] = key.split('|');
-        byLast.set(Number(last), [...(byLast.get(Number(last)) ?? []), jobId]);
-      }
-      const results = new Map<string, MetricPointRow[]>();
-      await Promise.all(
-        [...byLast].map(async ([last, jobIds]) => {
-          const byJob = await lastPointsByJob(this.db, jobIds, last);
-          for (const id of jobIds) results.set(`${id}|${last}`, byJob.get(id) ?? []);
-        }),
-      );
-      return keys.map((key) => results.get(key) ?? []);
-    });
-    return this.#history;
+  /** The last `last` metric points of jobs, by job id. */
+  history(last: number): DataLoader<string, MetricPointRow[]> {
+    let loader = this.#historyByLast.get(last);
+    if (!loader) {
+      loader = new DataLoader(async (jobIds) => {
+        const byJob = await this.training.lastPointsByJob(jobIds, last);
+        return jobIds.map((id) => byJob.get(id) ?? []);
+      });
+      this.#historyByLast.set(last, loader);
+    }
+    return loader;
   }
 
   get modelVersionByJob(): DataLoader<string, ModelVersionRow | null> {
     this.#modelVersionByJob ??= new DataLoader(async (jobIds) => {
-      const rows = await modelVersionsByJobIds(this.db, jobIds);
+      const rows = await this.training.modelVersionsByJobIds(jobIds);
       const byJob = new Map(rows.map((row) => [row.jobId, row]));
       return jobIds.map((id) => byJob.get(id) ?? null);
     });
@@ -67,7 +59,7 @@ export class Loaders {
   clear(): void {
     this.#queuePosition = undefined;
     this.#lossHistories = undefined;
-    this.#history = undefined;
+    this.#historyByLast.clear();
     this.#modelVersionByJob = undefined;
   }
 }

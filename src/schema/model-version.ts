@@ -1,11 +1,11 @@
 import type { ModelActivationRow } from '../db/schema.ts';
-import type { ActivationEvaluation } from '../training/champion-challenger.ts';
 import { versionLabel } from '../training/model-versions.ts';
+import type { ActivationEvaluation } from '../vocabulary/evaluation.ts';
 import { builder } from './builder.ts';
+import { connectionOf, pageArgs } from './connections.ts';
 import type { GraphQLContext } from './context.ts';
 import { ModelTypeEnum } from './enums.ts';
-import { rowId } from './ids.ts';
-import { checkFirst, DEFAULT_PAGE_SIZE, toConnection } from './pagination.ts';
+import { rowId } from './global-ids.ts';
 import { ModelVersionRef, TrainingJobRef, TrainingMetricsRef } from './refs.ts';
 
 const BYTES_PER_MB = 1024 * 1024;
@@ -125,43 +125,21 @@ builder.queryFields((t) => ({
     authScopes: { viewer: true },
     description: 'Model versions, newest first (Relay connection).',
     args: {
-      first: t.arg.int({
-        defaultValue: DEFAULT_PAGE_SIZE,
-        description: 'Page size, 0..100 (MAX_PAGE_SIZE).',
-      }),
-      after: t.arg.string({ description: 'Cursor of the last edge of the previous page.' }),
+      ...pageArgs,
       modelType: t.arg({ type: ModelTypeEnum }),
       activeOnly: t.arg.boolean({ defaultValue: false }),
     },
-    resolve: async (_root, args, ctx) =>
-      toConnection(
-        await ctx.training.listModelVersions({
-          ...args,
-          first: checkFirst(args.first, ctx.limits.maxPageSize),
-        }),
-        args.after,
-      ),
+    resolve: (_root, args, ctx) => connectionOf(args, ctx, ctx.training.listModelVersions),
   }),
   modelActivations: t.field({
     type: ModelActivationConnection,
     authScopes: { viewer: true },
     description: 'Every activation (automatic, manual, rollback), newest first.',
     args: {
+      ...pageArgs,
       modelType: t.arg({ type: ModelTypeEnum }),
-      first: t.arg.int({
-        defaultValue: DEFAULT_PAGE_SIZE,
-        description: 'Page size, 0..100 (MAX_PAGE_SIZE).',
-      }),
-      after: t.arg.string({ description: 'Cursor of the last edge of the previous page.' }),
     },
-    resolve: async (_root, args, ctx) =>
-      toConnection(
-        await ctx.training.listActivations({
-          ...args,
-          first: checkFirst(args.first, ctx.limits.maxPageSize),
-        }),
-        args.after,
-      ),
+    resolve: (_root, args, ctx) => connectionOf(args, ctx, ctx.training.listActivations),
   }),
   modelVersion: t.field({
     type: ModelVersionRef,

@@ -1,9 +1,9 @@
-import type { ImageResult, OcrBatch } from '../ocr/batches.ts';
-import { MAX_IMAGES_PER_BATCH, OCR_LANGUAGES } from '../ocr/constants.ts';
-import type { OcrCompleteEvent, OcrEvent, OcrProgressEvent } from '../ocr/events.ts';
-import { IMAGE_TYPES } from '../ocr/image-type.ts';
+import type { ImageResult } from '../db/ocr-tables.ts';
+import type { OcrCompleteEvent, OcrEvent, OcrProgressEvent } from '../events/ocr-events.ts';
+import type { OcrBatch } from '../ocr/batches.ts';
+import { IMAGE_TYPES, MAX_IMAGES_PER_BATCH, OCR_LANGUAGES } from '../vocabulary/ocr.ts';
 import { builder } from './builder.ts';
-import { encodeGlobalID, rowId } from './ids.ts';
+import { encodeGlobalID, rowId } from './global-ids.ts';
 
 const OcrBatchRef = builder.loadableNodeRef<OcrBatch, string, string>('OcrBatch', {
   id: { resolve: (batch) => batch.id },

@@ -1,7 +1,5 @@
 import type { ModelVersionRow, TrainingJobRow } from '../db/schema.ts';
-import type { EvaluationReport } from '../training/evaluation.ts';
-import { getJobsByIds } from '../training/jobs.ts';
-import { getModelVersionsByIds } from '../training/model-versions.ts';
+import type { EvaluationReport } from '../vocabulary/evaluation.ts';
 import { builder } from './builder.ts';
 
 /** Object refs shared across schema files (jobs and versions point at each other). */
@@ -14,7 +12,7 @@ export const TrainingJobRef = builder.loadableNodeRef<TrainingJobRow, string, st
   'TrainingJob',
   {
     id: { resolve: (job) => job.id },
-    load: async (ids, ctx) => byId(ids, await getJobsByIds(ctx.db, ids)),
+    load: async (ids, ctx) => byId(ids, await ctx.training.getJobsByIds(ids)),
   },
 );
 
@@ -22,7 +20,7 @@ export const ModelVersionRef = builder.loadableNodeRef<ModelVersionRow, string, 
   'ModelVersion',
   {
     id: { resolve: (version) => version.id },
-    load: async (ids, ctx) => byId(ids, await getModelVersionsByIds(ctx.db, ids)),
+    load: async (ids, ctx) => byId(ids, await ctx.training.getModelVersionsByIds(ids)),
   },
 );
 

@@ -1,8 +1,8 @@
-import { notFound } from '../errors.ts';
 import { isJobDeleted } from '../training/progress-feed.ts';
 import type { TrainingProgress } from '../training/progress-stream.ts';
+import { notFound } from '../vocabulary/errors.ts';
 import { builder } from './builder.ts';
-import { rowId } from './ids.ts';
+import { rowId } from './global-ids.ts';
 import { TrainingJobRef } from './refs.ts';
 import { MetricPoint } from './training-job.ts';
 

@@ -1,6 +1,7 @@
+import { DEFAULT_MAX_PAGE_SIZE } from '../config.ts';
 import { CURVE_MAX_POINTS } from '../training/curve.ts';
 import { builder } from './builder.ts';
-import { checkFirst, toConnectionBy } from './pagination.ts';
+import { connectionOf } from './connections.ts';
 import { TrainingJobRef } from './refs.ts';
 import { MetricPoint } from './training-job.ts';
 
@@ -33,16 +34,17 @@ builder.objectFields(TrainingJobRef, (t) => ({
     type: MetricPointConnection,
     description: 'Every metric point, oldest first (Relay connection).',
     args: {
-      first: t.arg.int({ defaultValue: 100, description: 'Page size, 0..100 (MAX_PAGE_SIZE).' }),
+      first: t.arg.int({
+        defaultValue: DEFAULT_MAX_PAGE_SIZE,
+        description: `Page size, 0..${DEFAULT_MAX_PAGE_SIZE} (MAX_PAGE_SIZE).`,
+      }),
       after: t.arg.string({ description: 'Cursor of the last edge of the previous page.' }),
     },
-    resolve: async (job, { first, after }, ctx) =>
-      toConnectionBy(
-        await ctx.training.listMetricPoints(job.id, {
-          first: checkFirst(first, ctx.limits.maxPageSize),
-          after,
-        }),
-        after,
+    resolve: (job, args, ctx) =>
+      connectionOf(
+        args,
+        ctx,
+        (page) => ctx.training.listMetricPoints(job.id, page),
         (point) => point.step,
       ),
   }),

@@ -1,12 +1,14 @@
-import { badInput } from '../errors.ts';
-import { CONFIG_LIMITS, describeLimit } from '../training/config-schema.ts';
-import { type ActivationPolicy, BUNDESLAND_CODES, type ModelType } from '../training/constants.ts';
-import type { EvaluationReport } from '../training/evaluation.ts';
+import { describeLimit } from '../training/config-schema.ts';
 import { HISTORY_WINDOW } from '../training/metrics.ts';
+import { BUNDESLAND_CODES } from '../vocabulary/bundeslaender.ts';
+import { badInput } from '../vocabulary/errors.ts';
+import type { EvaluationReport } from '../vocabulary/evaluation.ts';
+import { type ActivationPolicy, CONFIG_LIMITS, type ModelType } from '../vocabulary/training.ts';
+import { withinArgument } from './argument-path.ts';
 import { builder } from './builder.ts';
+import { connectionOf, pageArgs } from './connections.ts';
 import { ActivationPolicyEnum, ModelTypeEnum, TrainingStatusEnum } from './enums.ts';
-import { rowId } from './ids.ts';
-import { checkFirst, DEFAULT_PAGE_SIZE, toConnection } from './pagination.ts';
+import { rowId } from './global-ids.ts';
 import { ModelVersionRef, TrainingJobRef, TrainingMetricsRef } from './refs.ts';
 import { TrainingPlanRef } from './training-plan.ts';
 
@@ -279,7 +281,7 @@ TrainingJobRef.implement({
       },
       resolve: (job, { last }, ctx) => {
         if (last < 0 || last > 1000) throw badInput('last', 'last must be between 0 and 1000');
-        return ctx.loaders.history.load(`${job.id}|${last}`);
+        return ctx.loaders.history(last).load(job.id);
       },
     }),
     queuePosition: t.int({
@@ -309,22 +311,11 @@ builder.queryFields((t) => ({
     authScopes: { viewer: true },
     description: 'Training jobs, newest first (Relay connection).',
     args: {
-      first: t.arg.int({
-        defaultValue: DEFAULT_PAGE_SIZE,
-        description: 'Page size, 0..100 (MAX_PAGE_SIZE).',
-      }),
-      after: t.arg.string({ description: 'Cursor of the last edge of the previous page.' }),
+      ...pageArgs,
       status: t.arg({ type: [TrainingStatusEnum], description: 'Only jobs in these statuses.' }),
       modelType: t.arg({ type: ModelTypeEnum }),
     },
-    resolve: async (_root, args, ctx) =>
-      toConnection(
-        await ctx.training.listJobs({
-          ...args,
-          first: checkFirst(args.first, ctx.limits.maxPageSize),
-        }),
-        args.after,
-      ),
+    resolve: (_root, args, ctx) => connectionOf(args, ctx, ctx.training.listJobs),
   }),
   trainingPlan: t.field({
     type: TrainingPlanRef,
@@ -332,7 +323,7 @@ builder.queryFields((t) => ({
     description:
       'What createTrainingJob would do with this input, on the current data: creates nothing. Refuses what createTrainingJob refuses.',
     args: { input: t.arg({ type: TrainingConfigInput, required: true }) },
-    resolve: (_root, { input }, ctx) => ctx.training.planJob(input),
+    resolve: (_root, { input }, ctx) => withinArgument('input', () => ctx.training.planJob(input)),
   }),
   trainingJob: t.field({
     type: TrainingJobRef,
@@ -344,17 +335,6 @@ builder.queryFields((t) => ({
   }),
 }));
 
-const jobMutation = (description: string, run: 'pauseJob' | 'resumeJob' | 'cancelJob') =>
-  builder.mutationField(run.replace('Job', 'TrainingJob'), (t) =>
-    t.field({
-      type: TrainingJobRef,
-      authScopes: { admin: true },
-      description,
-      args: { id: t.arg.id({ required: true }) },
-      resolve: (_root, { id }, ctx) => ctx.training[run](rowId(id, 'TrainingJob')),
-    }),
-  );
-
 builder.mutationFields((t) => ({
   createTrainingJob: t.field({
     type: TrainingJobRef,
@@ -362,7 +342,8 @@ builder.mutationFields((t) => ({
     description:
       'Queues a new job (status QUEUED) with its plan; the runner starts it when a slot is free. States without training-allowed documents: BAD_USER_INPUT on input.bundeslaender.',
     args: { input: t.arg({ type: TrainingConfigInput, required: true }) },
-    resolve: (_root, { input }, ctx) => ctx.training.createJob(input),
+    resolve: (_root, { input }, ctx) =>
+      withinArgument('input', () => ctx.training.createJob(input)),
   }),
   deleteTrainingJob: t.id({
     authScopes: { admin: true },
@@ -376,9 +357,30 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-jobMutation(
+/** A state-machine action on one job, named as the API names it. */
+const jobTransition = (
+  name: 'pauseTrainingJob' | 'resumeTrainingJob' | 'cancelTrainingJob',
+  description: string,
+  run: 'pauseJob' | 'resumeJob' | 'cancelJob',
+) =>
+  builder.mutationField(name, (t) =>
+    t.field({
+      type: TrainingJobRef,
+      authScopes: { admin: true },
+      description,
+      args: { id: t.arg.id({ required: true }) },
+      resolve: (_root, { id }, ctx) => ctx.training[run](rowId(id, 'TrainingJob')),
+    }),
+  );
+
+jobTransition(
+  'pauseTrainingJob',
   'QUEUED, PREPARING, TRAINING or VALIDATING → PAUSED; the checkpoint is kept.',
   'pauseJob',
 );
-jobMutation('PAUSED → QUEUED; training continues from its checkpoint.', 'resumeJob');
-jobMutation('Any non-terminal status → CANCELLED.', 'cancelJob');
+jobTransition(
+  'resumeTrainingJob',
+  'PAUSED → QUEUED; training continues from its checkpoint.',
+  'resumeJob',
+);
+jobTransition('cancelTrainingJob', 'Any non-terminal status → CANCELLED.', 'cancelJob');

@@ -1,4 +1,4 @@
-import type { TrainingPlan } from '../training/plan-types.ts';
+import type { TrainingPlan } from '../vocabulary/evaluation.ts';
 import { builder } from './builder.ts';
 
 const PlanWarning = builder.objectRef<TrainingPlan['warnings'][number]>('PlanWarning').implement({

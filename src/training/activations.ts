@@ -1,14 +1,15 @@
 import { and, desc, eq, lt, ne, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { decodeCursor, type Page, type PageArgs, toPage } from '../db/pagination.ts';
+import { decodeCursor, type Page, type PageArgs } from '../db/pagination.ts';
+import { newestFirstPage } from '../db/rows.ts';
 import {
   type ModelActivationRow,
   type ModelVersionRow,
   modelActivations,
   modelVersions,
 } from '../db/schema.ts';
-import { AppError, ErrorCode, notFound } from '../errors.ts';
-import type { ActivationReason, ModelType } from './constants.ts';
+import { AppError, ErrorCode, notFound } from '../vocabulary/errors.ts';
+import type { ActivationReason, ModelType } from '../vocabulary/training.ts';
 import { getModelVersion, lockModelType } from './model-versions.ts';
 
 /** Who activated a version: the caller's role (and token name), or "system". */
@@ -81,13 +82,7 @@ export async function listActivations(
   const where: SQL[] = [];
   if (filter.after) where.push(lt(modelActivations.seq, decodeCursor(filter.after)));
   if (filter.modelType) where.push(eq(modelActivations.modelType, filter.modelType));
-  const rows = await db
-    .select()
-    .from(modelActivations)
-    .where(and(...where))
-    .orderBy(desc(modelActivations.seq))
-    .limit(filter.first + 1);
-  return toPage(rows, filter.first);
+  return newestFirstPage(db, modelActivations, where, filter.first);
 }
 
 /**

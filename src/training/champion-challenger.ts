@@ -1,22 +1,8 @@
-import type { ActivationPolicy } from './constants.ts';
+import type { ActivationDecision, ActivationEvaluation } from '../vocabulary/evaluation.ts';
+import type { ActivationPolicy } from '../vocabulary/training.ts';
 
 /** How much a new version's macro-F1 must beat the majority-class baseline by (IF_BETTER). */
 export const BASELINE_MARGIN = 0.05;
-
-export type ActivationDecision = 'ACTIVATED' | 'KEPT_CHAMPION' | 'BELOW_BASELINE' | 'MANUAL';
-
-/** Stored on a version: how it was judged when its job completed. */
-export type ActivationEvaluation = {
-  decision: ActivationDecision;
-  reason: string;
-  /** This version's macro-F1 on its job's validation split. */
-  challengerF1: number;
-  /** The version active when this one was judged. */
-  championVersionId: string | null;
-  /** That version's macro-F1 on the same split; null when none, or when it cannot be scored here. */
-  championF1: number | null;
-  baselineF1: number;
-};
 
 export type Champion = {
   versionId: string;

@@ -1,24 +1,6 @@
 import { z } from 'zod';
-import { ACTIVATION_POLICIES, BUNDESLAND_CODES, MODEL_TYPES } from './constants.ts';
-
-/**
- * The limits of a training configuration: the single source for validation, the GraphQL
- * descriptions and defaults, and the database CHECK constraints.
- */
-export const CONFIG_LIMITS = {
-  name: { min: 1, max: 200 },
-  bundeslaender: { min: 1, max: 16 },
-  batchSize: { min: 1, max: 128, default: 16 },
-  // No default: left out, the trainer's recommendation for the run applies (training/plan.ts).
-  learningRate: { min: 0.000001, max: 0.1 },
-  epochs: { min: 1, max: 100, default: 10 },
-  warmupSteps: { min: 0, max: 10000 },
-  /** Warm-up as a share of the run's optimizer steps (Hugging Face's `warmup_ratio`). */
-  warmupRatio: { min: 0, max: 0.5 },
-  weightDecay: { min: 0, max: 1, default: 0.01 },
-  gradientAccumulation: { min: 1, max: 32, default: 4 },
-  seed: { min: 0, max: 2147483647, default: 42 },
-} as const;
+import { BUNDESLAND_CODES } from '../vocabulary/bundeslaender.ts';
+import { ACTIVATION_POLICIES, CONFIG_LIMITS, MODEL_TYPES } from '../vocabulary/training.ts';
 
 const L = CONFIG_LIMITS;
 const range = (name: string, min: number, max: number) =>

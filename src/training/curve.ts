@@ -2,7 +2,7 @@ import { and, asc, eq, gt, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { decodeCursor, type Page, type PageArgs, toPage } from '../db/pagination.ts';
 import { type MetricPointRow, metricPoints } from '../db/schema.ts';
-import { badInput } from '../errors.ts';
+import { badInput } from '../vocabulary/errors.ts';
 
 /** `TrainingJob.curve(maxPoints)`: its default and allowed range. */
 export const CURVE_MAX_POINTS = { min: 2, max: 5000, default: 500 } as const;

@@ -1,26 +1,9 @@
+import type { ClassMetrics, EvaluationReport } from '../vocabulary/evaluation.ts';
+
 /**
  * Honest evaluation of a classifier on a validation split: per-class metrics, the confusion
  * matrix, and the majority-class baseline on the same split, so a score can be judged.
  */
-
-export type ClassMetrics = {
-  label: string;
-  precision: number;
-  recall: number;
-  f1Score: number;
-  /** Validation examples of this label. */
-  support: number;
-};
-
-export type EvaluationReport = {
-  macroF1: number;
-  /** Accuracy of always predicting the training split's most common label. */
-  baselineAccuracy: number;
-  baselineF1: number;
-  perClass: ClassMetrics[];
-  /** Rows = true label, columns = predicted, in `perClass` order; null when nothing predicted. */
-  confusionMatrix: number[][] | null;
-};
 
 export type Scores = {
   macroF1: number;

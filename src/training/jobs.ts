@@ -1,22 +1,22 @@
-import { and, desc, eq, inArray, lt, notInArray, type SQL, sql } from 'drizzle-orm';
+import { and, eq, inArray, lt, notInArray, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { isUuid } from '../db/ids.ts';
-import { decodeCursor, type Page, type PageArgs, toPage } from '../db/pagination.ts';
+import { decodeCursor, type Page, type PageArgs } from '../db/pagination.ts';
+import { newestFirstPage, rowById, rowsByIds } from '../db/rows.ts';
 import { type TrainingJobRow, trainingJobs } from '../db/schema.ts';
-import { AppError, badInput, ErrorCode, notFound } from '../errors.ts';
+import { AppError, badInput, ErrorCode, notFound } from '../vocabulary/errors.ts';
+import type { ModelType, TrainingStatus } from '../vocabulary/training.ts';
 import { type TrainingConfig, trainingConfigSchema } from './config-schema.ts';
-import type { ModelType, TrainingStatus } from './constants.ts';
 import { planJob } from './plan.ts';
-import type { Trainer } from './trainer-port.ts';
+import type { Trainer } from './trainers/port.ts';
 import { RUNNING_STATUSES, TRANSITIONS, type TransitionAction } from './transitions.ts';
 
-/** Validates a configuration; the first problem becomes BAD_USER_INPUT naming `input.<field>`. */
+/** Validates a configuration; the first problem becomes BAD_USER_INPUT naming its field. */
 export function parseTrainingConfig(input: unknown): TrainingConfig {
   const result = trainingConfigSchema.safeParse(input);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const field = ['input', ...(issue?.path ?? [])].join('.');
-  throw badInput(field, issue?.message ?? 'invalid training configuration');
+  throw badInput(issue?.path.join('.') ?? '', issue?.message ?? 'invalid training configuration');
 }
 
 /** Plans the job (refusing states without training data) and queues it with its plan. */
@@ -30,17 +30,11 @@ export async function createJob(db: Db, trainer: Trainer, input: unknown): Promi
   return row;
 }
 
-export async function getJob(db: Db, id: string): Promise<TrainingJobRow | undefined> {
-  if (!isUuid(id)) return undefined;
-  const [row] = await db.select().from(trainingJobs).where(eq(trainingJobs.id, id));
-  return row;
-}
+export const getJob = (db: Db, id: string): Promise<TrainingJobRow | undefined> =>
+  rowById(db, trainingJobs, id);
 
-export async function getJobsByIds(db: Db, ids: readonly string[]): Promise<TrainingJobRow[]> {
-  const valid = ids.filter(isUuid);
-  if (valid.length === 0) return [];
-  return db.select().from(trainingJobs).where(inArray(trainingJobs.id, valid));
-}
+export const getJobsByIds = (db: Db, ids: readonly string[]): Promise<TrainingJobRow[]> =>
+  rowsByIds(db, trainingJobs, ids);
 
 export type JobFilter = PageArgs & {
   status?: readonly TrainingStatus[] | null;
@@ -53,13 +47,7 @@ export async function listJobs(db: Db, filter: JobFilter): Promise<Page<Training
   if (filter.after) where.push(lt(trainingJobs.seq, decodeCursor(filter.after)));
   if (filter.status?.length) where.push(inArray(trainingJobs.status, [...filter.status]));
   if (filter.modelType) where.push(eq(trainingJobs.modelType, filter.modelType));
-  const rows = await db
-    .select()
-    .from(trainingJobs)
-    .where(and(...where))
-    .orderBy(desc(trainingJobs.seq))
-    .limit(filter.first + 1);
-  return toPage(rows, filter.first);
+  return newestFirstPage(db, trainingJobs, where, filter.first);
 }
 
 export type JobPatch = Partial<

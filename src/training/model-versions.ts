@@ -1,16 +1,17 @@
-import { and, count, desc, eq, inArray, lt, max, not, type SQL, sql } from 'drizzle-orm';
+import { and, count, eq, inArray, lt, max, not, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { isUuid } from '../db/ids.ts';
-import { decodeCursor, type Page, type PageArgs, toPage } from '../db/pagination.ts';
+import { decodeCursor, type Page, type PageArgs } from '../db/pagination.ts';
+import { newestFirstPage, rowById, rowsByIds } from '../db/rows.ts';
 import {
   type MetricsSnapshot,
   type ModelVersionRow,
   modelArtifacts,
   modelVersions,
 } from '../db/schema.ts';
-import { AppError, ErrorCode, notFound } from '../errors.ts';
-import type { ActivationEvaluation } from './champion-challenger.ts';
-import type { ModelType } from './constants.ts';
+import { AppError, ErrorCode, notFound } from '../vocabulary/errors.ts';
+import type { ActivationEvaluation } from '../vocabulary/evaluation.ts';
+import type { ModelType } from '../vocabulary/training.ts';
 
 /** `v1.0`, `v2.0`, …: the number counts per model type. */
 export const versionLabel = (n: number) => `v${n}.0`;
@@ -23,20 +24,11 @@ export async function lockModelType(tx: Db, modelType: ModelType | string): Prom
   await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`model_versions:${modelType}`}))`);
 }
 
-export async function getModelVersion(db: Db, id: string): Promise<ModelVersionRow | undefined> {
-  if (!isUuid(id)) return undefined;
-  const [row] = await db.select().from(modelVersions).where(eq(modelVersions.id, id));
-  return row;
-}
+export const getModelVersion = (db: Db, id: string): Promise<ModelVersionRow | undefined> =>
+  rowById(db, modelVersions, id);
 
-export async function getModelVersionsByIds(
-  db: Db,
-  ids: readonly string[],
-): Promise<ModelVersionRow[]> {
-  const valid = ids.filter(isUuid);
-  if (valid.length === 0) return [];
-  return db.select().from(modelVersions).where(inArray(modelVersions.id, valid));
-}
+export const getModelVersionsByIds = (db: Db, ids: readonly string[]): Promise<ModelVersionRow[]> =>
+  rowsByIds(db, modelVersions, ids);
 
 export type ModelVersionFilter = PageArgs & {
   modelType?: ModelType | null;
@@ -51,13 +43,7 @@ export async function listModelVersions(
   if (filter.after) where.push(lt(modelVersions.seq, decodeCursor(filter.after)));
   if (filter.modelType) where.push(eq(modelVersions.modelType, filter.modelType));
   if (filter.activeOnly) where.push(eq(modelVersions.isActive, true));
-  const rows = await db
-    .select()
-    .from(modelVersions)
-    .where(and(...where))
-    .orderBy(desc(modelVersions.seq))
-    .limit(filter.first + 1);
-  return toPage(rows, filter.first);
+  return newestFirstPage(db, modelVersions, where, filter.first);
 }
 
 /** Deletes a version unless it is the active one of its type. */

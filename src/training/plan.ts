@@ -2,12 +2,12 @@ import { and, desc, eq, gt, isNotNull, sql } from 'drizzle-orm';
 import { countTrainingData, trainingLabelCounts } from '../dataset/stats.ts';
 import type { Db } from '../db/client.ts';
 import { trainingJobs } from '../db/schema.ts';
-import { badInput } from '../errors.ts';
+import { badInput } from '../vocabulary/errors.ts';
+import type { PlanWarning, TrainingPlan } from '../vocabulary/evaluation.ts';
 import type { TrainingConfig } from './config-schema.ts';
-import type { PlanWarning, TrainingPlan } from './plan-types.ts';
-import { DEFAULT_VALIDATION_FRACTION, planSteps } from './trainer/index.ts';
-import { stratifiedSplit } from './trainer/split.ts';
-import type { Trainer } from './trainer-port.ts';
+import { DEFAULT_VALIDATION_FRACTION, planSteps } from './trainers/builtin/index.ts';
+import { stratifiedSplit } from './trainers/builtin/split.ts';
+import type { Trainer } from './trainers/port.ts';
 
 /** When the plan warns (docs/training.md). */
 export const PLAN_THRESHOLDS = {
@@ -48,7 +48,7 @@ export async function planJob(
   ]);
   if (data.documents === 0 || labels.length === 0) {
     throw badInput(
-      'input.bundeslaender',
+      'bundeslaender',
       `No training-allowed documents for ${config.bundeslaender.join(', ')}: import some first`,
     );
   }

@@ -1,8 +1,8 @@
 import type { Db } from '../db/client.ts';
 import type { MetricPointRow, TrainingJobRow } from '../db/schema.ts';
-import { badInput, notFound } from '../errors.ts';
 import type { PushSink, PushSource } from '../events/push-source.ts';
 import type { JobEvent } from '../events/topics.ts';
+import { badInput, notFound } from '../vocabulary/errors.ts';
 import { readWatchedJob } from './batched-job-reads.ts';
 import { pointsAfter } from './metrics.ts';
 import {
@@ -66,6 +66,20 @@ function sharedFirstEvent(job: TrainingJobRow): JobEvent {
 }
 
 /**
+ * The same state of the job, read twice: another process's announcement of a change that the
+ * first read already saw arrives as a new row object with the same `updatedAt`.
+ */
+function sameSnapshot(a: TrainingJobRow, b: TrainingJobRow): boolean {
+  return (
+    a === b ||
+    (a.updatedAt.getTime() === b.updatedAt.getTime() &&
+      a.status === b.status &&
+      a.currentStep === b.currentStep &&
+      a.totalSteps === b.totalSteps)
+  );
+}
+
+/**
  * The points that go beyond `upTo` and beyond every point before them (no step twice, none
  * back): `points` itself when that is all of them.
  */
@@ -84,7 +98,7 @@ function stepsAfter(points: MetricPointRow[], upTo: number | null): MetricPointR
 /**
  * One update object per batch, for every watcher that passes the batch on unchanged (all but
  * the slow ones, and new ones that replay points): the GraphQL layer then executes each
- * operation once per update, not once per watcher (see schema/shared-subscription-results.ts).
+ * operation once per update, not once per watcher (see plugins/shared-subscription-results.ts and http/sse/shared-update.ts).
  */
 function sharedProgress(event: JobEvent, now: () => number): TrainingProgress {
   let progress = shared.get(event);
@@ -203,7 +217,8 @@ class ProgressStream implements PushSource<ProgressItem> {
     }
     this.#first = null;
     const job = this.#last ? newerJob(this.#last, event.job) : event.job;
-    if (job === this.#last && event.newPoints.length === 0) return this.#take();
+    if (event.newPoints.length === 0 && this.#last && sameSnapshot(job, this.#last))
+      return this.#take();
     this.#last = job;
     if (isTerminal(job.status)) this.#finish();
     return job === event.job

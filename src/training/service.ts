@@ -2,17 +2,18 @@ import type { Db } from '../db/client.ts';
 import type { PageArgs } from '../db/pagination.ts';
 import type { TrainingJobRow } from '../db/schema.ts';
 import { type AppEvents, announceJob } from '../events/topics.ts';
+import type { ModelType } from '../vocabulary/training.ts';
 import * as activations from './activations.ts';
-import { createClassifier } from './classify.ts';
-import type { ModelType } from './constants.ts';
+import { createClassifier } from './classifier.ts';
 import * as curves from './curve.ts';
 import * as jobs from './jobs.ts';
+import * as metrics from './metrics.ts';
 import * as versions from './model-versions.ts';
 import { planJob } from './plan.ts';
 import { JobFeeds } from './progress-feed.ts';
 import { type WatchOptions, watchTrainingProgress } from './progress-stream.ts';
 import { SystemStatusCache } from './status.ts';
-import { builtinTrainer, type Trainer } from './trainer-port.ts';
+import { builtinTrainer, type Trainer } from './trainers/port.ts';
 import type { TransitionAction } from './transitions.ts';
 
 export type TrainingServiceOptions = {
@@ -75,15 +76,22 @@ export function createTrainingService(
       return deleted;
     },
     getJob: (id: string) => jobs.getJob(db, id),
+    getJobsByIds: (ids: readonly string[]) => jobs.getJobsByIds(db, ids),
     listJobs: (filter: jobs.JobFilter) => jobs.listJobs(db, filter),
     curve: (jobId: string, args: curves.CurveArgs) => curves.curve(db, jobId, args),
     listMetricPoints: (jobId: string, page: PageArgs) => curves.listMetricPoints(db, jobId, page),
     getModelVersion: (id: string) => versions.getModelVersion(db, id),
+    getModelVersionsByIds: (ids: readonly string[]) => versions.getModelVersionsByIds(db, ids),
+    modelVersionsByJobIds: (jobIds: readonly string[]) =>
+      versions.modelVersionsByJobIds(db, jobIds),
     listModelVersions: (filter: versions.ModelVersionFilter) =>
       versions.listModelVersions(db, filter),
     systemStatus: () => statusCache.get(),
     classify: createClassifier(db),
     queuePositions: (jobIds: readonly string[]) => jobs.queuePositions(db, jobIds),
+    lossHistoriesByJob: (jobIds: readonly string[]) => metrics.lossHistoriesByJob(db, jobIds),
+    lastPointsByJob: (jobIds: readonly string[], last: number) =>
+      metrics.lastPointsByJob(db, jobIds, last),
     watchProgress: (id: string, options?: WatchOptions) =>
       watchTrainingProgress(db, feeds, id, options),
   };

@@ -1,4 +1,4 @@
-import type { TrainingStatus } from './constants.ts';
+import type { TrainingStatus } from '../vocabulary/training.ts';
 
 /**
  * The job state machine: every status change of a job is one of these actions, and nothing else

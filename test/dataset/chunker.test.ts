@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
+import { CHUNK_OVERLAP, CHUNK_WORDS } from '../../src/dataset/chunk-sizes.ts';
 import { chunkText } from '../../src/dataset/chunker.ts';
-import { CHUNK_OVERLAP, CHUNK_WORDS } from '../../src/dataset/constants.ts';
 
 /** A seeded generator, so that a failing case can be replayed. */
 function random(seed: number) {

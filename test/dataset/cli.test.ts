@@ -20,7 +20,7 @@ import {
 import { jsonl, record } from './helpers.ts';
 
 const run = promisify(execFile);
-const CLI = path.join(repoRoot, 'src/dataset/import-cli.ts');
+const CLI = path.join(repoRoot, 'src/cli/import-documents.ts');
 
 let dir: string;
 /** On PostgreSQL the CLI imports into a test database; on PGlite into a fresh DATA_DIR. */

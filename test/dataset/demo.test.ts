@@ -7,7 +7,7 @@ import { DEMO_CORPUS_SIZE, syntheticDocuments } from '../../scripts/synthetic-co
 import { type AppConfig, loadConfig } from '../../src/config.ts';
 import { DEMO_CORPUS_FILE } from '../../src/dataset/demo.ts';
 import { startServer } from '../../src/server.ts';
-import { BUNDESLAND_CODES } from '../../src/training/constants.ts';
+import { BUNDESLAND_CODES } from '../../src/vocabulary/bundeslaender.ts';
 import { ADMIN_TOKEN } from '../support/app.ts';
 import { createTestDatabase, onPostgres, type TestDatabase } from '../support/databases.ts';
 

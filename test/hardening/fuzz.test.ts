@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ErrorCode } from '../../src/errors.ts';
+import { ErrorCode } from '../../src/vocabulary/errors.ts';
 import { ADMIN_TOKEN, createTestApp, type TestApp } from '../support/app.ts';
 
 let app: TestApp;

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { executeRows } from '../../src/db/raw.ts';
-import { encodeGlobalID } from '../../src/schema/ids.ts';
+import { encodeGlobalID } from '../../src/schema/global-ids.ts';
 import { allowedEdges } from '../../src/training/transitions.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 import { addVersion, newJob } from '../support/fixtures.ts';

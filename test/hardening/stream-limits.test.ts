@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
-import { encodeGlobalID } from '../../src/schema/ids.ts';
+import { encodeGlobalID } from '../../src/schema/global-ids.ts';
 import { ADMIN_TOKEN, createTestApp, type TestApp, VIEWER_TOKEN } from '../support/app.ts';
 import { newJob } from '../support/fixtures.ts';
 import { type ServedApp, serveApp } from '../support/http.ts';

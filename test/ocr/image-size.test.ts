@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { imageDimensions } from '../../src/ocr/image-size.ts';
-import { IMAGE_TYPES } from '../../src/ocr/image-type.ts';
+import { IMAGE_TYPES } from '../../src/vocabulary/ocr.ts';
 import { pngHeader, renderText } from './images.ts';
 
 test('reads width and height from the header of all five types', () => {

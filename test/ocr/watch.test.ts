@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { EventBus } from '../../src/events/bus.ts';
+import type { OcrEvent } from '../../src/events/ocr-events.ts';
 import { type AppTopics, ocrTopic } from '../../src/events/topics.ts';
 import { insertBatch, recordResult, startBatch } from '../../src/ocr/batches.ts';
-import { completeEvent, type OcrEvent, progressEvent } from '../../src/ocr/events.ts';
+import { completeEvent, progressEvent } from '../../src/ocr/events.ts';
 import { watchBatch } from '../../src/ocr/watch.ts';
 import { createTestDatabase, type TestDatabase } from '../support/databases.ts';
 

@@ -6,7 +6,7 @@ import {
   type TrainingJobRow,
 } from '../../src/db/schema.ts';
 import { createJob, transitionJob } from '../../src/training/jobs.ts';
-import { builtinTrainer } from '../../src/training/trainer-port.ts';
+import { builtinTrainer } from '../../src/training/trainers/port.ts';
 import type { TransitionAction } from '../../src/training/transitions.ts';
 
 export const JOB_FIELDS = `

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { createHttpServer } from '../../src/http/listener.ts';
-import type { StreamLimiter, StreamLimits } from '../../src/http/stream-limits.ts';
+import type { StreamLimiter, StreamLimits } from '../../src/http/sse/stream-limits.ts';
 import type { TestApp } from './app.ts';
 
 export type ServedApp = {

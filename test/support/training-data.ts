@@ -1,6 +1,6 @@
 import { importStream } from '../../src/dataset/import.ts';
 import type { Db } from '../../src/db/client.ts';
-import { BUNDESLAND_CODES } from '../../src/training/constants.ts';
+import { BUNDESLAND_CODES } from '../../src/vocabulary/bundeslaender.ts';
 import { corpusRecords, toJsonl } from '../training/corpus.ts';
 
 /**

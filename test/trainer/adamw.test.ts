@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { adamwStep } from '../../src/training/trainer/adamw.ts';
-import { activate, createParams } from '../../src/training/trainer/params.ts';
+import { adamwStep } from '../../src/training/trainers/builtin/adamw.ts';
+import { activate, createParams } from '../../src/training/trainers/builtin/params.ts';
 
 /** Textbook AdamW (Loshchilov & Hutter, PyTorch form) on one scalar, in float64. */
 function referenceAdamW(grads: number[], lrs: number[], wd: number, p0: number): number[] {

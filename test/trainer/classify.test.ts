@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decodeArtifact, encodeArtifact } from '../../src/training/trainer/artifact.ts';
-import { classify } from '../../src/training/trainer/classify.ts';
-import { stratifiedSplit } from '../../src/training/trainer/split.ts';
+import { decodeArtifact, encodeArtifact } from '../../src/training/trainers/builtin/artifact.ts';
+import { classify } from '../../src/training/trainers/builtin/inference.ts';
+import { stratifiedSplit } from '../../src/training/trainers/builtin/split.ts';
 import { baseConfig, doneOf, runAll } from './helpers.ts';
 import { syntheticCorpus } from './synthetic-corpus.ts';
 

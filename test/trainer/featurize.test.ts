@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { featurize, tokenize } from '../../src/training/trainer/featurize.ts';
+import { featurize, tokenize } from '../../src/training/trainers/builtin/featurize.ts';
 
 describe('tokenize', () => {
   it('lowercases and splits on non-letters, keeping umlauts and ß', () => {

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { createTrainingRun } from '../../src/training/trainer/run.ts';
+import { createTrainingRun } from '../../src/training/trainers/builtin/run.ts';
 import type {
   TrainerConfig,
   TrainerEvent,
   TrainingRunOptions,
-} from '../../src/training/trainer/types.ts';
+} from '../../src/training/trainers/builtin/types.ts';
 
 export const baseConfig: TrainerConfig = {
   batchSize: 8,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classificationMetrics } from '../../src/training/trainer/metrics.ts';
+import { classificationMetrics } from '../../src/training/trainers/builtin/metrics.ts';
 
 describe('classificationMetrics', () => {
   it('computes macro precision, recall, F1 and accuracy', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { learningRateAt, planSteps } from '../../src/training/trainer/schedule.ts';
+import { learningRateAt, planSteps } from '../../src/training/trainers/builtin/schedule.ts';
 
 describe('planSteps', () => {
   it('counts optimizer steps as epochs * ceil(ceil(train / batch) / accumulation)', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { epochOrder, stratifiedSplit } from '../../src/training/trainer/split.ts';
-import type { Example } from '../../src/training/trainer/types.ts';
+import { epochOrder, stratifiedSplit } from '../../src/training/trainers/builtin/split.ts';
+import type { Example } from '../../src/training/trainers/builtin/types.ts';
 
 const examples = (counts: Record<string, number>): Example[] =>
   Object.entries(counts).flatMap(([label, n]) =>

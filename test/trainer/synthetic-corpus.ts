@@ -1,5 +1,5 @@
-import { mulberry32 } from '../../src/training/trainer/prng.ts';
-import type { Example } from '../../src/training/trainer/types.ts';
+import { mulberry32 } from '../../src/training/trainers/builtin/prng.ts';
+import type { Example } from '../../src/training/trainers/builtin/types.ts';
 
 /**
  * A seeded synthetic corpus of German-like chunks of four document types. Each type has its own

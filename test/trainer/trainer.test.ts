@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createTrainingRun } from '../../src/training/trainer/run.ts';
-import { learningRateAt } from '../../src/training/trainer/schedule.ts';
-import type { TrainerEvent } from '../../src/training/trainer/types.ts';
+import { createTrainingRun } from '../../src/training/trainers/builtin/run.ts';
+import { learningRateAt } from '../../src/training/trainers/builtin/schedule.ts';
+import type { TrainerEvent } from '../../src/training/trainers/builtin/types.ts';
 import { baseConfig, comparable, digest, doneOf, only, runAll } from './helpers.ts';
 import { syntheticCorpus } from './synthetic-corpus.ts';
 

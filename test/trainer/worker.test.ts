@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { TrainerEvent } from '../../src/training/trainer/types.ts';
-import { startTrainerWorker, type TrainerWorker } from '../../src/training/trainer/worker.ts';
+import type { TrainerEvent } from '../../src/training/trainers/builtin/types.ts';
+import {
+  startTrainerWorker,
+  type TrainerWorker,
+} from '../../src/training/trainers/builtin/worker.ts';
 import { baseConfig, comparable, digest, doneOf, only, runAll } from './helpers.ts';
 import { syntheticCorpus } from './synthetic-corpus.ts';
 

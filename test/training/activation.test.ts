@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { loadDemoCorpus } from '../../src/dataset/demo.ts';
-import { BUNDESLAND_CODES } from '../../src/training/constants.ts';
+import { BUNDESLAND_CODES } from '../../src/vocabulary/bundeslaender.ts';
 import { codes, createTestApp, ok, type TestApp } from '../support/app.ts';
 import {
   createJob,

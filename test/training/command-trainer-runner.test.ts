@@ -12,7 +12,7 @@ import { jobTopic } from '../../src/events/topics.ts';
 import { createJob } from '../../src/training/jobs.ts';
 import { startRunner } from '../../src/training/runner/index.ts';
 import type { Runner } from '../../src/training/runner/runner.ts';
-import { builtinTrainer } from '../../src/training/trainer-port.ts';
+import { builtinTrainer } from '../../src/training/trainers/port.ts';
 import { bytes, jsonl, record } from '../dataset/helpers.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 import { repoRoot } from '../support/databases.ts';

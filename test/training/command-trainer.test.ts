@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { TrainerConfig, TrainerEvent } from '../../src/training/trainer/types.ts';
-import type { TrainerInput } from '../../src/training/trainer-port.ts';
+import type { TrainerConfig, TrainerEvent } from '../../src/training/trainers/builtin/types.ts';
 import {
   type CommandTrainerOptions,
   type CommandTrainerSession,
   startCommandSession,
-} from '../../src/training/trainers/command.ts';
+} from '../../src/training/trainers/command/command-trainer.ts';
+import type { TrainerInput } from '../../src/training/trainers/port.ts';
 import { comparable, digest, doneOf, only } from '../trainer/helpers.ts';
 import { syntheticCorpus } from '../trainer/synthetic-corpus.ts';
 

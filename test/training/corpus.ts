@@ -1,5 +1,5 @@
-import { DOC_TYPES } from '../../src/dataset/constants.ts';
-import { mulberry32 } from '../../src/training/trainer/prng.ts';
+import { mulberry32 } from '../../src/training/trainers/builtin/prng.ts';
+import { DOC_TYPES } from '../../src/vocabulary/doc-types.ts';
 
 /**
  * A small seeded corpus of import records (the JSON Lines of CONTRACT.md): every document type

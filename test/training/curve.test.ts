@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { MetricPointRow } from '../../src/db/schema.ts';
-import { encodeGlobalID } from '../../src/schema/ids.ts';
+import { encodeGlobalID } from '../../src/schema/global-ids.ts';
 import { codes, createTestApp, ok, type TestApp } from '../support/app.ts';
 import { insertPoints, newJob, noisyPointRows, pointRows } from '../support/fixtures.ts';
 

@@ -3,8 +3,8 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { loadDemoCorpus } from '../../src/dataset/demo.ts';
 import { importStream } from '../../src/dataset/import.ts';
 import { trainingJobs } from '../../src/db/schema.ts';
-import { BUNDESLAND_CODES } from '../../src/training/constants.ts';
-import { BUILTIN_RECOMMENDATION } from '../../src/training/trainer-port.ts';
+import { BUILTIN_RECOMMENDATION } from '../../src/training/trainers/port.ts';
+import { BUNDESLAND_CODES } from '../../src/vocabulary/bundeslaender.ts';
 import { bytes, jsonl, record } from '../dataset/helpers.ts';
 import { codes, createTestApp, ok, type TestApp, VIEWER_TOKEN } from '../support/app.ts';
 

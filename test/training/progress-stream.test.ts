@@ -138,6 +138,21 @@ describe('watchTrainingProgress', () => {
     await stream.return?.();
   });
 
+  test('a late announcement of the state the first read already saw is not sent again', async () => {
+    const job = await newJob(database.db);
+    const stream = await watchTrainingProgress(database.db, feeds, job.id);
+    expect((await stream.next()).value.job.status).toBe('QUEUED');
+    // Another process's NOTIFY of the job's creation, after this stream read the job: a new
+    // row object of the same snapshot.
+    events.publish(jobTopic(job.id), { job: { ...job }, newPoints: [] });
+    events.publish(jobTopic(job.id), {
+      job: later(job, 1, { status: 'PREPARING' }),
+      newPoints: [],
+    });
+    expect((await stream.next()).value.job.status).toBe('PREPARING');
+    await stream.return?.();
+  });
+
   test('a waiting consumer is released by return() and by its signal', async () => {
     const job = await newJob(database.db);
     const stream = await watchTrainingProgress(database.db, feeds, job.id);

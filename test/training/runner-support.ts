@@ -16,15 +16,15 @@ import {
 } from '../../src/db/schema.ts';
 import { type AppEvents, jobTopic } from '../../src/events/topics.ts';
 import { createRunner, type RunnerOptions } from '../../src/training/runner/runner.ts';
-import { createTrainingRun } from '../../src/training/trainer/run.ts';
-import type { TrainerEvent } from '../../src/training/trainer/types.ts';
-import type { TrainerWorker } from '../../src/training/trainer/worker.ts';
+import { createTrainingRun } from '../../src/training/trainers/builtin/run.ts';
+import type { TrainerEvent } from '../../src/training/trainers/builtin/types.ts';
+import type { TrainerWorker } from '../../src/training/trainers/builtin/worker.ts';
 import {
   builtinTrainer,
   type Trainer,
   type TrainerInput,
   type TrainerSession,
-} from '../../src/training/trainer-port.ts';
+} from '../../src/training/trainers/port.ts';
 import { ok, type TestApp } from '../support/app.ts';
 import { type CorpusOptions, corpusRecords, toJsonl } from './corpus.ts';
 

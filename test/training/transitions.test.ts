@@ -1,5 +1,4 @@
 import { describe, expect, test } from 'vitest';
-import { TRAINING_STATUSES, type TrainingStatus } from '../../src/training/constants.ts';
 import {
   allowedEdges,
   canTransition,
@@ -7,6 +6,7 @@ import {
   TRANSITIONS,
   type TransitionAction,
 } from '../../src/training/transitions.ts';
+import { TRAINING_STATUSES, type TrainingStatus } from '../../src/vocabulary/training.ts';
 
 // The state machine of CONTRACT.md, written out edge by edge.
 const CONTRACT_EDGES = [

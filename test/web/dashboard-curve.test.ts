@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { encodeGlobalID } from '../../src/schema/ids.ts';
+import { encodeGlobalID } from '../../src/schema/global-ids.ts';
 import { ADMIN_TOKEN, createTestApp, type TestApp } from '../support/app.ts';
 import { newJob } from '../support/fixtures.ts';
 import { type ServedApp, serveApp } from '../support/http.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { TRAINING_STATUSES } from '../../src/training/constants.ts';
 import { canTransition, RUNNING_STATUSES } from '../../src/training/transitions.ts';
+import { TRAINING_STATUSES } from '../../src/vocabulary/training.ts';
 import { allows, isTerminal } from '../../web/src/jobs/actions.ts';
 
 // The dashboard enables a job's buttons by its own copy of the contract's state machine; it must

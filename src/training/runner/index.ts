@@ -2,8 +2,8 @@ import type { RunnerConfig } from '../../config.ts';
 import type { Db } from '../../db/client.ts';
 import type { AppEvents } from '../../events/topics.ts';
 import type { Logger } from '../../logger.ts';
-import { builtinTrainer, type Trainer } from '../trainer-port.ts';
-import { createCommandTrainer } from '../trainers/command.ts';
+import { createCommandTrainer } from '../trainers/command/command-trainer.ts';
+import { builtinTrainer, type Trainer } from '../trainers/port.ts';
 import { createRunner, type Runner } from './runner.ts';
 
 /** The trainer TRAINER asks for. */

@@ -2,9 +2,9 @@ import { and, eq, isNull, sql } from 'drizzle-orm';
 import { countTrainingData, trainingChunks } from '../../dataset/stats.ts';
 import type { Db } from '../../db/client.ts';
 import { documents, type TrainingJobRow, trainingJobs } from '../../db/schema.ts';
-import { AppError, ErrorCode } from '../../errors.ts';
 import { type AppEvents, announceJob, jobTopic } from '../../events/topics.ts';
 import type { Logger } from '../../logger.ts';
+import { AppError, ErrorCode } from '../../vocabulary/errors.ts';
 import { SYSTEM, switchActive } from '../activations.ts';
 import { judge } from '../champion-challenger.ts';
 import { evaluationReport, scorePredictions } from '../evaluation.ts';
@@ -16,10 +16,10 @@ import {
   recordModelVersion,
   versionLabel,
 } from '../model-versions.ts';
-import { DEFAULT_VALIDATION_FRACTION } from '../trainer/run.ts';
-import { stratifiedSplit } from '../trainer/split.ts';
-import type { Example, TrainerEvent } from '../trainer/types.ts';
-import type { Trainer, TrainerSession } from '../trainer-port.ts';
+import { DEFAULT_VALIDATION_FRACTION } from '../trainers/builtin/run.ts';
+import { stratifiedSplit } from '../trainers/builtin/split.ts';
+import type { Example, TrainerEvent } from '../trainers/builtin/types.ts';
+import type { Trainer, TrainerSession } from '../trainers/port.ts';
 import { isTerminal } from '../transitions.ts';
 import {
   deleteCheckpoint,

@@ -8,7 +8,7 @@ import {
 } from '../../db/schema.ts';
 import { type AppEvents, announceJob, announceProgress } from '../../events/topics.ts';
 import { type JobPatch, transitionJob } from '../jobs.ts';
-import type { EvalMetrics, TrainerEvent } from '../trainer/types.ts';
+import type { EvalMetrics, TrainerEvent } from '../trainers/builtin/types.ts';
 import type { TransitionAction } from '../transitions.ts';
 import { ownedRunning } from './lease.ts';
 

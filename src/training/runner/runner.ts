@@ -4,7 +4,7 @@ import type { Db } from '../../db/client.ts';
 import type { TrainingJobRow } from '../../db/schema.ts';
 import type { AppEvents } from '../../events/topics.ts';
 import type { Logger } from '../../logger.ts';
-import type { Trainer } from '../trainer-port.ts';
+import type { Trainer } from '../trainers/port.ts';
 import { type RunControl, type RunOutcome, type RunSettings, runJob } from './job-run.ts';
 import { adoptOrphanedJob, claimQueuedJob, releaseLease } from './lease.ts';
 

@@ -1,5 +1,5 @@
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
-import { badInput } from '../errors.ts';
+import { badInput } from '../vocabulary/errors.ts';
 
 /**
  * The row id inside a global ID of the given type. A malformed ID, or one of another type, is

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from 'graphql-sse';
 import { createGraphQLError, isAsyncIterable, type Plugin } from 'graphql-yoga';
-import { accessDenied, authOfHeader } from '../auth/context.ts';
-import type { TokenStore } from '../auth/tokens.ts';
-import { ErrorCode } from '../errors.ts';
-import type { Logger } from '../logger.ts';
-import { pathOf, SSE_ENDPOINT } from './endpoints.ts';
-import { refuseAndClose } from './refusals.ts';
+import { accessDenied, authOfHeader } from '../../auth/request-auth.ts';
+import type { TokenStore } from '../../auth/tokens.ts';
+import type { Logger } from '../../logger.ts';
+import { ErrorCode } from '../../vocabulary/errors.ts';
+import { pathOf, SSE_ENDPOINT } from '../endpoints.ts';
+import { refuseAndClose } from '../refusals.ts';
 import {
   isRefusal,
   refusalDocument,
@@ -54,7 +54,7 @@ function refuseStream(res: ServerResponse, refusal: StreamRefusal): void {
 /**
  * A request that asks for an event stream takes its slot before the app sees it (a
  * single-connection stream takes over its reservation's), or is answered 429: the app never
- * starts a stream it would have to take back, and the fast path (sse-fanout.ts), which serves only
+ * starts a stream it would have to take back, and the fast path (fanout.ts), which serves only
  * such requests, never gets a refused one. The slot's release is placed before the app's
  * listeners, which the fast path drops. Returns false when it refused the request.
  */

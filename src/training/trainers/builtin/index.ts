@@ -1,7 +1,7 @@
 /** The built-in trainer: pure training core, worker-thread adapter and inference. */
 export { decodeArtifact, isBuiltinArtifact, type Model } from './artifact.ts';
-export { type Classification, classify, loadModel } from './classify.ts';
 export { DEFAULT_FEATURES, featurize, tokenize } from './featurize.ts';
+export { type Classification, classify, loadModel } from './inference.ts';
 export {
   createTrainingRun,
   DEFAULT_VALIDATION_FRACTION,

@@ -1,7 +1,7 @@
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import { isAsyncIterable, type Plugin, maskError as yogaMaskError } from 'graphql-yoga';
-import { AppError, ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { AppError, ErrorCode } from '../vocabulary/errors.ts';
 
 /**
  * Turns domain errors into GraphQL errors with the contract's `extensions.code` (and `field`);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { EvalMetrics, Example, TrainerConfig, TrainerEvent } from '../trainer/types.ts';
+import type { EvalMetrics, Example, TrainerConfig, TrainerEvent } from '../builtin/types.ts';
 
 /** The JSON file TRAINER_INPUT names (docs/trainer-command.md). */
 export type CommandInput = {

@@ -1,7 +1,3 @@
-/** The kinds of school documents; the label a docType classifier learns. */
-export const DOC_TYPES = ['verordnung', 'schulordnung', 'handreichung', 'erlass'] as const;
-export type DocType = (typeof DOC_TYPES)[number];
-
 /**
  * Chunking: training examples are at most CHUNK_WORDS words; consecutive chunks of a document
  * share CHUNK_OVERLAP words so that no sentence is only ever seen cut at a boundary.

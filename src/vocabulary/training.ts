@@ -1,3 +1,4 @@
+/** Job statuses and model types: the words of the API, the database and the trainer alike. */
 export const TRAINING_STATUSES = [
   'QUEUED',
   'PREPARING',
@@ -24,24 +25,21 @@ export type ActivationPolicy = (typeof ACTIVATION_POLICIES)[number];
 export const ACTIVATION_REASONS = ['AUTO_ALWAYS', 'AUTO_IF_BETTER', 'MANUAL', 'ROLLBACK'] as const;
 export type ActivationReason = (typeof ACTIVATION_REASONS)[number];
 
-/** The 16 German states, by their official two-letter codes. */
-export const BUNDESLAENDER = {
-  BW: 'Baden-Württemberg',
-  BY: 'Bayern',
-  BE: 'Berlin',
-  BB: 'Brandenburg',
-  HB: 'Bremen',
-  HH: 'Hamburg',
-  HE: 'Hessen',
-  MV: 'Mecklenburg-Vorpommern',
-  NI: 'Niedersachsen',
-  NW: 'Nordrhein-Westfalen',
-  RP: 'Rheinland-Pfalz',
-  SL: 'Saarland',
-  SN: 'Sachsen',
-  ST: 'Sachsen-Anhalt',
-  SH: 'Schleswig-Holstein',
-  TH: 'Thüringen',
+/**
+ * The limits of a training configuration: the single source for validation, the GraphQL
+ * descriptions and defaults, and the database CHECK constraints.
+ */
+export const CONFIG_LIMITS = {
+  name: { min: 1, max: 200 },
+  bundeslaender: { min: 1, max: 16 },
+  batchSize: { min: 1, max: 128, default: 16 },
+  // No default: left out, the trainer's recommendation for the run applies (training/plan.ts).
+  learningRate: { min: 0.000001, max: 0.1 },
+  epochs: { min: 1, max: 100, default: 10 },
+  warmupSteps: { min: 0, max: 10000 },
+  /** Warm-up as a share of the run's optimizer steps (Hugging Face's `warmup_ratio`). */
+  warmupRatio: { min: 0, max: 0.5 },
+  weightDecay: { min: 0, max: 1, default: 0.01 },
+  gradientAccumulation: { min: 1, max: 32, default: 4 },
+  seed: { min: 0, max: 2147483647, default: 42 },
 } as const;
-export type Bundesland = keyof typeof BUNDESLAENDER;
-export const BUNDESLAND_CODES = Object.keys(BUNDESLAENDER) as Bundesland[];

@@ -10,7 +10,7 @@ import {
   type ValueNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { ErrorCode } from '../errors.ts';
+import { ErrorCode } from '../vocabulary/errors.ts';
 
 export type OperationLimits = {
   /** Deepest field nesting. */

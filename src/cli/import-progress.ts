@@ -1,4 +1,4 @@
-import type { ImportProgress } from './import.ts';
+import type { ImportProgress } from '../dataset/import.ts';
 
 export type ProgressOptions = {
   /** Size of the input, for the percentage. */

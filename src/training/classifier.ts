@@ -1,9 +1,9 @@
 import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { type ModelVersionRow, modelArtifacts, modelVersions } from '../db/schema.ts';
-import { AppError, badInput, ErrorCode } from '../errors.ts';
-import type { ModelType } from './constants.ts';
-import { type Classification, classify, isBuiltinArtifact } from './trainer/index.ts';
+import { AppError, badInput, ErrorCode } from '../vocabulary/errors.ts';
+import type { ModelType } from '../vocabulary/training.ts';
+import { type Classification, classify, isBuiltinArtifact } from './trainers/builtin/index.ts';
 
 export type ClassificationResult = Classification & { modelVersion: ModelVersionRow };
 

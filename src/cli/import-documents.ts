@@ -8,14 +8,14 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { pino } from 'pino';
 import { loadConfig } from '../config.ts';
+import type { ImportProgress } from '../dataset/import.ts';
+import { createDatasetService } from '../dataset/service.ts';
 import { openConfiguredDatabase } from '../db/open.ts';
 import { EventBus } from '../events/bus.ts';
 import { startPgRelay } from '../events/pg-relay.ts';
 import type { AppTopics } from '../events/topics.ts';
 import { getJob } from '../training/jobs.ts';
-import { progressReporter } from './cli-progress.ts';
-import type { ImportProgress } from './import.ts';
-import { createDatasetService } from './service.ts';
+import { progressReporter } from './import-progress.ts';
 
 const SHOWN_ERRORS = 20;
 

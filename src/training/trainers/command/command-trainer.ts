@@ -2,11 +2,11 @@ import { mkdir, mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Logger } from '../../logger.ts';
-import type { TrainerEvent } from '../trainer/types.ts';
-import type { Trainer, TrainerInput, TrainerSession } from '../trainer-port.ts';
-import { type Exit, TrainerProcess } from './command-process.ts';
-import { type CommandInput, type Ending, EventTranslator, parseLine } from './command-protocol.ts';
+import type { Logger } from '../../../logger.ts';
+import type { TrainerEvent } from '../builtin/types.ts';
+import type { Trainer, TrainerInput, TrainerSession } from '../port.ts';
+import { type Exit, TrainerProcess } from './process.ts';
+import { type CommandInput, type Ending, EventTranslator, parseLine } from './protocol.ts';
 
 export type CommandTrainerOptions = {
   /** TRAINER_COMMAND: a `/bin/sh -c` command line. */

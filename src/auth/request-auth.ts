@@ -1,4 +1,4 @@
-import { AppError, ErrorCode } from '../errors.ts';
+import { AppError, ErrorCode } from '../vocabulary/errors.ts';
 import { bearerToken, type Role, type TokenStore } from './tokens.ts';
 
 export type RequestAuth = { role: Role | null; tokenPresented: boolean };

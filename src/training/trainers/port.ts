@@ -1,5 +1,5 @@
-import { classify, isBuiltinArtifact, startTrainerWorker } from './trainer/index.ts';
-import type { Example, TrainerConfig, TrainerEvent } from './trainer/types.ts';
+import { classify, isBuiltinArtifact, startTrainerWorker } from './builtin/index.ts';
+import type { Example, TrainerConfig, TrainerEvent } from './builtin/types.ts';
 
 /** One training run as the runner drives it, whatever trains underneath. */
 export type TrainerSession = AsyncIterable<TrainerEvent> & {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Limits } from '../config.ts';
-import { ErrorCode } from '../errors.ts';
-import { errorDocument } from './refusals.ts';
+import type { Limits } from '../../config.ts';
+import { ErrorCode } from '../../vocabulary/errors.ts';
+import { errorDocument } from '../refusals.ts';
 
 export type StreamLimits = Pick<
   Limits,

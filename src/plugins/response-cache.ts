@@ -13,10 +13,10 @@ import {
   visitWithTypeInfo,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { authenticate } from '../auth/context.ts';
+import { authenticate } from '../auth/request-auth.ts';
 import type { TokenStore } from '../auth/tokens.ts';
 import type { AppEvents } from '../events/topics.ts';
-import { encodeGlobalID } from './ids.ts';
+import { encodeGlobalID } from '../schema/global-ids.ts';
 
 type Entity = { typename: string; id?: string | number };
 

@@ -1,0 +1,152 @@
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ExecutionResult } from 'graphql';
+import type { Logger } from 'pino';
+import type { PushSink, PushSource } from '../../events/push-source.ts';
+import { takeOverResponse } from './hand-over.ts';
+import { type Beat, Heartbeat, PING } from './heartbeat.ts';
+import { type MaskError, sseNextMessage } from './messages.ts';
+import { httpChunk, type OperationOutput } from './shared-update.ts';
+
+/** Executes the operation of a stream on each update; released when the stream ends. */
+export type StreamExecutor<T> = { execute(value: T): OperationOutput; release(): void };
+
+const COMPLETE = Buffer.from('event: complete\ndata:\n\n');
+const COMPLETE_CHUNK = httpChunk(COMPLETE);
+const PING_CHUNK = httpChunk(PING);
+
+/**
+ * The fast path of subscription streams that carry one operation each (graphql-sse's
+ * distinct-connections mode, yoga's SSE) when served by node:http. yoga and graphql-sse set a
+ * stream up and send its first update; then the stream is handed over here (hand-over.ts), and
+ * the operation's updates are written straight to the response's socket: each as one buffer
+ * (message and HTTP chunk framing) shared by every subscriber of the same operation (made once
+ * per update, see shared-update.ts), with no per-subscriber iterators, web streams,
+ * serialization or OutgoingMessage bookkeeping. Keep-alive pings are batched on one timer; a
+ * client whose backlog passes `maxBacklogBytes` is cut, as stream-limits.ts does on the
+ * library's path.
+ */
+export class SseFanout {
+  readonly #heartbeat: Heartbeat;
+  /** The SSE message of a result, as yoga would write it. */
+  readonly encode: (result: ExecutionResult) => Buffer;
+
+  constructor(
+    readonly options: {
+      /** The longest silence of a stream (the heartbeat's interval). */
+      keepAliveMs: number;
+      maxBacklogBytes: number;
+      maskError: MaskError;
+      logger: Logger;
+    },
+  ) {
+    this.#heartbeat = new Heartbeat(options.keepAliveMs);
+    this.encode = (result) => sseNextMessage(result, options.maskError);
+  }
+
+  /**
+   * Takes `res` over once the library ended its stream, and `source` pushes to it from then on,
+   * executing with an executor from `executorOf`. False if the client is gone already.
+   */
+  adopt<T>(
+    res: ServerResponse,
+    source: PushSource<T>,
+    executorOf: () => StreamExecutor<T>,
+  ): boolean {
+    return takeOverResponse(res, () => this.#attach(res, source, executorOf));
+  }
+
+  #attach<T>(
+    res: ServerResponse,
+    source: PushSource<T>,
+    executorOf: () => StreamExecutor<T>,
+  ): void {
+    const socket = res.socket;
+    if (res.destroyed || !socket) {
+      void source.return?.();
+      return;
+    }
+    const executor = executorOf() as StreamExecutor<unknown>;
+    const subscriber = new SseSubscriber(res, socket, executor, this);
+    this.#heartbeat.add(subscriber);
+    res.once('close', () => {
+      this.release(subscriber);
+      void source.return?.();
+    });
+    source.pushTo(subscriber as PushSink<T>);
+  }
+
+  /** Once per stream, when it completed or its client left. */
+  release(subscriber: SseSubscriber): void {
+    if (!this.#heartbeat.has(subscriber)) return;
+    this.#heartbeat.remove(subscriber);
+    subscriber.executor.release();
+  }
+
+  /** Streams on the fast path now (tests check that closed ones are let go). */
+  get size(): number {
+    return this.#heartbeat.size;
+  }
+}
+
+/** One handed-over stream: the sink its source pushes to, and a beat of the shared heartbeat. */
+class SseSubscriber implements PushSink<unknown>, Beat {
+  lastWrite = Date.now();
+  readonly atBoundary = true;
+  /** Whether the body is chunked (HTTP/1.1) or raw (HTTP/1.0). */
+  readonly #chunked: boolean;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly socket: Socket,
+    readonly executor: StreamExecutor<unknown>,
+    private readonly fanout: SseFanout,
+  ) {
+    this.#chunked = res.chunkedEncoding;
+  }
+
+  next(value: unknown): Promise<void> | undefined {
+    const output = this.executor.execute(value);
+    const { result } = output;
+    if (!(result instanceof Promise)) {
+      this.#writeOutput(output, result);
+      return undefined;
+    }
+    return result.then(
+      (settled) => this.#writeOutput(output, settled),
+      () => {
+        this.res.destroy();
+      },
+    );
+  }
+
+  end(): void {
+    this.fanout.release(this);
+    if (this.res.destroyed) return;
+    this.#write(this.#chunked ? COMPLETE_CHUNK : COMPLETE);
+    this.res.end();
+  }
+
+  ping(): void {
+    this.#write(this.#chunked ? PING_CHUNK : PING);
+  }
+
+  #writeOutput(output: OperationOutput, settled: ExecutionResult): void {
+    const { encode } = this.fanout;
+    this.#write(this.#chunked ? output.chunk(settled, encode) : output.message(settled, encode));
+  }
+
+  #write(bytes: Uint8Array): void {
+    if (this.socket.destroyed) return;
+    this.socket.write(bytes);
+    this.lastWrite = Date.now();
+    const backlog = this.socket.writableLength;
+    if (backlog > this.fanout.options.maxBacklogBytes) {
+      this.fanout.options.logger.warn(
+        { backlog },
+        'closing an event stream whose client stopped reading',
+      );
+      this.res.destroy();
+    }
+  }
+}
