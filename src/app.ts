@@ -23,6 +23,7 @@ import { createOcrService } from './ocr/service.ts';
 import { createTesseractEngine } from './ocr/tesseract-engine.ts';
 import { createMaskError, useContractErrorCodes } from './plugins/contract-errors.ts';
 import { useOperationLimits } from './plugins/operation-limits.ts';
+import { createPersistedDocuments } from './plugins/persisted/documents.ts';
 import { useTrainingResponseCache } from './plugins/response-cache.ts';
 import { useSharedSubscriptionResults } from './plugins/shared-subscription-results.ts';
 import type { GraphQLContext } from './schema/context.ts';
@@ -45,6 +46,8 @@ export type AppSettings = Pick<
   | 'ocrMaxImageBytes'
   | 'ocrMaxImagePixels'
   | 'runner'
+  | 'wsInitTimeoutMs'
+  | 'persistedDocuments'
 >;
 
 export type AppOptions = {
@@ -91,6 +94,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
     maxImagePixels: settings.ocrMaxImagePixels,
   });
 
+  const persistedDocuments = createPersistedDocuments(settings.persistedDocuments);
   const maskError = createMaskError(logger);
   const fanout = new SseFanout({
     keepAliveMs: Math.min(settings.sseKeepAliveMs, LIBRARY_KEEPALIVE_MS),
@@ -136,6 +140,8 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
       useCSRFPrevention({ requestHeaders: CSRF_SAFE_HEADERS }),
       useOperationLimits(limits),
       useContractErrorCodes(),
+      // before the response cache, which reads the document's text
+      ...persistedDocuments.plugins,
       ...(settings.introspection ? [] : [useDisableIntrospection()]),
       useTrainingResponseCache(events, tokens, settings.responseCacheTtlMs),
       useGraphQLSSE({ endpoint: SSE_ENDPOINT }),
@@ -149,8 +155,20 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
     ],
   });
 
-  // limits and tokens also serve node:http's checks before yoga (http/listener.ts)
-  return { yoga, events, training, dataset, ocr, fanout, limits, tokens };
+  // limits and tokens also serve node:http's checks before yoga, and with persistedDocuments and
+  // webSocket its graphql-ws (http/listener.ts)
+  return {
+    yoga,
+    events,
+    training,
+    dataset,
+    ocr,
+    fanout,
+    limits,
+    tokens,
+    persistedDocuments,
+    webSocket: { initTimeoutMs: settings.wsInitTimeoutMs },
+  };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -56,6 +56,13 @@ const envSchema = z.object({
   SSE_KEEPALIVE_MS: z.coerce.number().int().min(100).default(12_000),
   SSE_FAST_PATH: bool(true),
   PROGRESS_MAX_EVENTS_PER_SECOND: z.coerce.number().positive().max(1000).default(4),
+  WS_INIT_TIMEOUT_MS: count(3_000),
+  TRUSTED_DOCUMENTS: z.string().optional(),
+  APQ_STORE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(16 * 1024 * 1024),
 });
 
 export type AppConfig = {
@@ -81,6 +88,17 @@ export type AppConfig = {
   /** Whether single-operation event streams leave the libraries after their first update (http/sse/fanout.ts). */
   sseFastPath: boolean;
   progressMaxEventsPerSecond: number;
+  /** How long a graphql-ws connection may take to send its `connection_init`. */
+  wsInitTimeoutMs: number;
+  persistedDocuments: PersistedDocumentsConfig;
+};
+
+/** Which documents run (README "Trusted documents"). */
+export type PersistedDocumentsConfig = {
+  /** A manifest of the only documents that run (TRUSTED_DOCUMENTS); unset: any document runs. */
+  trustedDocuments: string | undefined;
+  /** Bytes of query text kept for Automatic Persisted Queries when any document runs; 0: APQ off. */
+  apqStoreBytes: number;
 };
 
 /** The training runner of this process (README "Training"). */
@@ -167,5 +185,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     sseKeepAliveMs: e.SSE_KEEPALIVE_MS,
     sseFastPath: e.SSE_FAST_PATH,
     progressMaxEventsPerSecond: e.PROGRESS_MAX_EVENTS_PER_SECOND,
+    wsInitTimeoutMs: e.WS_INIT_TIMEOUT_MS,
+    persistedDocuments: {
+      trustedDocuments: e.TRUSTED_DOCUMENTS ? path.resolve(e.TRUSTED_DOCUMENTS) : undefined,
+      apqStoreBytes: e.APQ_STORE_BYTES,
+    },
   };
 }

@@ -25,7 +25,7 @@ export async function startServer(config: AppConfig, logger: Logger): Promise<Ru
   const app = createApp({ database, logger, tokens, settings: config });
   const background = await startBackgroundWork(app, { database, logger });
 
-  const { server, streams } = createHttpServer(app, { logger });
+  const { server, streams, webSockets } = createHttpServer(app, { logger });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
@@ -44,7 +44,11 @@ export async function startServer(config: AppConfig, logger: Logger): Promise<Ru
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      await closeGracefully(server, () => streams.closeAll(), config.shutdownTimeoutMs, logger);
+      const closeStreams = () => {
+        streams.closeAll();
+        return webSockets.close();
+      };
+      await closeGracefully(server, closeStreams, config.shutdownTimeoutMs, logger);
       await background.stop();
       await database.close();
       logger.info('stopped');
@@ -69,18 +73,19 @@ async function loadDemoData(dataset: DatasetService, logger: Logger): Promise<vo
 
 async function closeGracefully(
   server: Server,
-  closeStreams: () => void,
+  closeStreams: () => Promise<void>,
   timeoutMs: number,
   logger: Logger,
 ): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
-  // Event streams never end on their own: cut them, and their clients reconnect (elsewhere).
-  closeStreams();
   const timer = setTimeout(() => {
     logger.warn({ timeoutMs }, 'in-flight requests did not finish in time; closing them');
     server.closeAllConnections();
   }, timeoutMs);
+  // Event streams and WebSockets never end on their own: cut them (WebSockets with 1001, going
+  // away), and their clients reconnect (elsewhere).
+  await closeStreams();
   await closed;
   clearTimeout(timer);
 }

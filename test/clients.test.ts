@@ -6,15 +6,19 @@ import {
   InMemoryCache,
   type OperationVariables,
 } from '@apollo/client/core';
+import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { getMainDefinition } from '@apollo/client/utilities';
 import { fetchExchange, subscriptionExchange, Client as UrqlClient } from '@urql/core';
 import { print } from 'graphql';
 import { createClient, type Client as SseClient } from 'graphql-sse';
+import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import { Observable } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import WebSocket from 'ws';
 import { encodeGlobalID } from '../src/schema/global-ids.ts';
 import { ADMIN_TOKEN, createTestApp, type TestApp } from './support/app.ts';
 import { newJob } from './support/fixtures.ts';
+import { type ServedApp, serveApp } from './support/http.ts';
 import { FakeRunner } from './support/runner.ts';
 import { PROGRESS_SUBSCRIPTION, type ProgressEvent } from './support/sse.ts';
 
@@ -189,5 +193,85 @@ describe('Apollo Client', () => {
     // The job entity in Apollo's cache followed the stream.
     const cached = client.cache.extract() as Record<string, unknown>;
     expect(cached[`TrainingJob:${id}`]).toMatchObject({ status: 'CANCELLED' });
+  });
+});
+
+describe('graphql-ws', () => {
+  let served: ServedApp;
+  let ws: WsClient;
+  beforeEach(async () => {
+    served = await serveApp(app);
+    ws = createWsClient({
+      url: `${served.origin.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket, // in browsers: leave it out
+      connectionParams: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      retryAttempts: 0,
+    });
+  });
+  afterEach(async () => {
+    await ws.dispose();
+    await served.close();
+  });
+
+  test('Apollo Client: queries and follows trainingProgress over GraphQLWsLink', async () => {
+    const client = new ApolloClient({ cache: new InMemoryCache(), link: new GraphQLWsLink(ws) });
+    const job = await newJob(app.database.db, 'apollo-ws');
+    const id = encodeGlobalID('TrainingJob', job.id);
+
+    const read = await client.query<{ trainingJob: unknown }, OperationVariables>({
+      query: gql(JOB_QUERY),
+      variables: { id },
+    });
+    expect(read.data?.trainingJob).toMatchObject({ id, name: 'apollo-ws', status: 'QUEUED' });
+
+    const updates = new Updates();
+    const done = new Promise<void>((resolve, reject) => {
+      client
+        .subscribe<ProgressEvent>({ query: gql(PROGRESS_SUBSCRIPTION), variables: { jobId: id } })
+        .subscribe({
+          next: (r) => {
+            if (r.error) reject(r.error);
+            if (r.data) updates.push(r.data.trainingProgress as Update);
+          },
+          complete: resolve,
+          error: reject,
+        });
+    });
+    await driveJob(job.id, updates, done);
+    const cached = client.cache.extract() as Record<string, unknown>;
+    expect(cached[`TrainingJob:${id}`]).toMatchObject({ status: 'CANCELLED' });
+  });
+
+  test('urql: queries over HTTP and follows trainingProgress over graphql-ws', async () => {
+    const client = new UrqlClient({
+      url: `${served.origin}/graphql`,
+      fetchOptions: { headers },
+      exchanges: [
+        fetchExchange,
+        subscriptionExchange({
+          forwardSubscription: (request) => ({
+            subscribe: (sink) => ({
+              unsubscribe: ws.subscribe({ ...request, query: request.query ?? '' }, sink),
+            }),
+          }),
+        }),
+      ],
+    });
+    const job = await newJob(app.database.db, 'urql-ws');
+    const id = encodeGlobalID('TrainingJob', job.id);
+    const read = await client.query(JOB_QUERY, { id }).toPromise();
+    expect(read.data).toEqual({ trainingJob: { id, name: 'urql-ws', status: 'QUEUED' } });
+
+    const updates = new Updates();
+    let ended!: () => void;
+    const done = new Promise<void>((resolve) => {
+      ended = resolve;
+    });
+    client.subscription<ProgressEvent>(PROGRESS_SUBSCRIPTION, { jobId: id }).subscribe((r) => {
+      if (r.error) throw r.error;
+      if (!r.hasNext) ended();
+      else if (r.data) updates.push(r.data.trainingProgress);
+    });
+    await driveJob(job.id, updates, done);
   });
 });

@@ -1,9 +1,11 @@
+import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, test } from 'vitest';
+import WebSocket from 'ws';
 import { loadConfig } from '../src/config.ts';
 import { startServer } from '../src/server.ts';
 import { startChild, stopChild } from './support/processes.ts';
@@ -20,7 +22,7 @@ function configFor(dataDir: string) {
 }
 
 describe('server', () => {
-  test('serves over HTTP and finishes an in-flight request when stopped', {
+  test('serves over HTTP and finishes an in-flight request when stopped, closing WebSockets', {
     timeout: 120_000,
   }, async () => {
     const server = await startServer(
@@ -28,6 +30,14 @@ describe('server', () => {
       pino({ level: 'silent' }),
     );
     expect((await fetch(server.url.replace('/graphql', '/ready'))).status).toBe(200);
+
+    // A graphql-ws connection, closed as going away (1001) when the server stops.
+    const socket = new WebSocket(server.url.replace('http', 'ws'), 'graphql-transport-ws');
+    await once(socket, 'open');
+    const init = { type: 'connection_init', payload: { authorization: `Bearer ${TOKEN}` } };
+    socket.send(JSON.stringify(init));
+    await once(socket, 'message');
+    const socketClosed = once(socket, 'close');
 
     // A request whose body is still arriving when the shutdown begins.
     const body = JSON.stringify({ query: '{ trainingStatus { totalJobs } }' });
@@ -61,6 +71,7 @@ describe('server', () => {
     const stopped = server.stop();
     const answer = await inFlight;
     await stopped;
+    expect((await socketClosed)[0]).toBe(1001);
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.text).data.trainingStatus.totalJobs).toBeTypeOf('number');
     await expect(fetch(server.url)).rejects.toThrow();

@@ -9,17 +9,20 @@ import {
 } from './sse/event-stream-limits.ts';
 import { markListeners } from './sse/listener-marks.ts';
 import { StreamLimiter, type StreamLimits } from './sse/stream-limits.ts';
+import { createGraphQLWs, type GraphQLWs } from './ws/graphql-ws.ts';
 
-export type HttpServer = { server: Server; streams: StreamLimiter };
+export type HttpServer = { server: Server; streams: StreamLimiter; webSockets: GraphQLWs };
 
 /**
  * The node:http server of an app: every request passes the body limits (body-limits.ts) and the
  * stream limits (sse/event-stream-limits.ts) before yoga sees it, and reaches yoga with the server's
  * StreamLimiter in its server context, for the streams that only yoga can tell apart. `Expect: 100-continue` requests are checked
- * before the client is told to send its body.
+ * before the client is told to send its body. WebSocket upgrades go to graphql-ws (ws/graphql-ws.ts),
+ * whose subscriptions count against the same StreamLimiter and whose messages are limited to
+ * MAX_BODY_BYTES, as request bodies are.
  */
 export function createHttpServer(
-  app: Pick<App, 'yoga' | 'limits' | 'tokens'>,
+  app: Pick<App, 'yoga' | 'limits' | 'tokens' | 'persistedDocuments' | 'webSocket'>,
   { logger, streamLimits = app.limits }: { logger: Logger; streamLimits?: StreamLimits },
 ): HttpServer {
   const streams = new StreamLimiter(streamLimits);
@@ -45,5 +48,12 @@ export function createHttpServer(
     res.writeContinue();
     handle(req, res);
   });
-  return { server, streams };
+  const webSockets = createGraphQLWs(app, {
+    streams,
+    maxPayloadBytes: app.limits.maxBodyBytes,
+    initTimeoutMs: app.webSocket.initTimeoutMs,
+    logger,
+  });
+  server.on('upgrade', webSockets.upgrade);
+  return { server, streams, webSockets };
 }

@@ -79,7 +79,7 @@ export function useTrainingResponseCache(
           ttlPerSchemaCoordinate: { OcrBatch: 0, 'Query.ocrBatch': 0 },
           // The role, not the token: results differ by role only; anonymous results are errors and never cached.
           session: (request) => authenticate(request, tokens).role,
-          enabled: () => ttlMs > 0,
+          enabled: (_request, context) => ttlMs > 0 && !isUncached(context),
           buildResponseCacheKey: ({ documentString, variableValues, operationName, sessionId }) =>
             responseCacheKey([sessionId, operationName, documentString, variableValues]),
         }),
@@ -90,6 +90,16 @@ export function useTrainingResponseCache(
     },
   };
 }
+
+/**
+ * Spread into the initial context of operations that do not come through yoga's request handling
+ * (graphql-ws): the plugin keys results in yoga's `onParams`, which they never pass, so they
+ * skip the cache (and are always executed).
+ */
+export const UNCACHED = { responseCache: false } as const;
+
+const isUncached = (context: unknown) =>
+  (context as { responseCache?: boolean } | undefined)?.responseCache === false;
 
 /** Changes remembered for the executions still running when they happened. */
 const REMEMBERED_CHANGES = 256;

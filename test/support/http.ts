@@ -30,7 +30,7 @@ export async function serveApp(
     maxStreamBacklogBytes: 1024 * 1024,
   },
 ): Promise<ServedApp> {
-  const { server, streams } = createHttpServer(app, {
+  const { server, streams, webSockets } = createHttpServer(app, {
     logger: pino({ level: 'silent' }),
     streamLimits: limits,
   });
@@ -56,6 +56,7 @@ export async function serveApp(
     },
     async close() {
       streams.closeAll();
+      await webSockets.close();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from 'graphql-sse';
-import { createGraphQLError, isAsyncIterable, type Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { accessDenied, authOfHeader } from '../../auth/request-auth.ts';
 import type { TokenStore } from '../../auth/tokens.ts';
 import type { Logger } from '../../logger.ts';
@@ -11,6 +11,8 @@ import { refuseAndClose } from '../refusals.ts';
 import {
   isRefusal,
   refusalDocument,
+  refusalError,
+  releasing,
   STREAM_REFUSAL_STATUS,
   type StreamLimiter,
   type StreamRefusal,
@@ -129,14 +131,7 @@ export function useEventStreamLimits(logger: Logger): Plugin {
           const slot = streams.acquire(req.headers.authorization);
           if (isRefusal(slot)) {
             void result.return?.();
-            setResult({
-              data: null,
-              errors: [
-                createGraphQLError(slot.message, {
-                  extensions: { code: ErrorCode.FORBIDDEN, limit: slot.limit },
-                }),
-              ],
-            });
+            setResult({ data: null, errors: [refusalError(slot)] });
             return;
           }
           const counted = releasing(result, slot);
@@ -155,40 +150,6 @@ function giveBack(streams: StreamLimiter, entry: Admitted): void {
   if (!slot) return;
   if (reservation !== undefined) streams.hold(reservation, slot);
   else slot.release();
-}
-
-type Counted<T> = AsyncIterableIterator<T> & {
-  return(value?: unknown): Promise<IteratorResult<T>>;
-  throw(error?: unknown): Promise<IteratorResult<T>>;
-};
-
-/** `source`, releasing `slot` once it ends, however it ends (graphql-sse calls `return`). */
-function releasing<T>(source: AsyncIterable<T>, slot: StreamSlot): Counted<T> {
-  const iterator = source[Symbol.asyncIterator]();
-  const ended = (result: IteratorResult<T>) => {
-    if (result.done) slot.release();
-    return result;
-  };
-  const failed = (error: unknown): never => {
-    slot.release();
-    throw error;
-  };
-  return {
-    next: () => iterator.next().then(ended, failed),
-    return: (value?: unknown) => {
-      slot.release();
-      return iterator.return
-        ? iterator.return(value)
-        : Promise.resolve({ done: true, value: undefined });
-    },
-    throw: (error?: unknown) => {
-      slot.release();
-      return iterator.throw ? iterator.throw(error) : Promise.reject(error);
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
 }
 
 /** Closes a stream whose client stops reading, once its backlog passes `maxBytes`. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createGraphQLError } from 'graphql-yoga';
 import type { Limits } from '../../config.ts';
 import { ErrorCode } from '../../vocabulary/errors.ts';
 import { errorDocument } from '../refusals.ts';
@@ -35,6 +36,12 @@ export const streamRefusalHeaders = (): Record<string, string> => ({
 export const refusalDocument = (refusal: StreamRefusal) =>
   errorDocument(refusal.message, { code: ErrorCode.FORBIDDEN, limit: refusal.limit });
 
+/** A stream refused inside a GraphQL transport (graphql-sse's single connection, graphql-ws). */
+export const refusalError = (refusal: StreamRefusal) =>
+  createGraphQLError(refusal.message, {
+    extensions: { code: ErrorCode.FORBIDDEN, limit: refusal.limit },
+  });
+
 const keyOf = (authorization: string | null | undefined) =>
   createHash('sha256')
     .update(authorization ?? '')
@@ -44,8 +51,8 @@ const keyOf = (authorization: string | null | undefined) =>
  * The open streams of one server, capped per caller (told apart by their Authorization header;
  * all anonymous callers share one place) and in all. Transport-neutral: each transport takes a
  * slot when a stream starts and releases it when the stream ends (event-stream responses and
- * graphql-sse's operations, see event-stream-limits.ts; a WebSocket transport would take one per
- * subscription), so that every kind of stream counts against the same limits.
+ * graphql-sse's operations, see event-stream-limits.ts; graphql-ws subscriptions, see
+ * ../ws/graphql-ws.ts), so that every kind of stream counts against the same limits.
  */
 export class StreamLimiter {
   readonly #perKey = new Map<string, number>();
@@ -121,4 +128,38 @@ export class StreamLimiter {
   closeAll(): void {
     for (const slot of [...this.#open]) slot.close();
   }
+}
+
+export type Counted<T> = AsyncIterableIterator<T> & {
+  return(value?: unknown): Promise<IteratorResult<T>>;
+  throw(error?: unknown): Promise<IteratorResult<T>>;
+};
+
+/** `source`, releasing `slot` once it ends, however it ends (graphql-sse calls `return`). */
+export function releasing<T>(source: AsyncIterable<T>, slot: StreamSlot): Counted<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  const ended = (result: IteratorResult<T>) => {
+    if (result.done) slot.release();
+    return result;
+  };
+  const failed = (error: unknown): never => {
+    slot.release();
+    throw error;
+  };
+  return {
+    next: () => iterator.next().then(ended, failed),
+    return: (value?: unknown) => {
+      slot.release();
+      return iterator.return
+        ? iterator.return(value)
+        : Promise.resolve({ done: true, value: undefined });
+    },
+    throw: (error?: unknown) => {
+      slot.release();
+      return iterator.throw ? iterator.throw(error) : Promise.reject(error);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }
