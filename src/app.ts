@@ -35,7 +35,7 @@ import type { GraphQLContext } from './schema/context.ts';
 import { schema } from './schema/index.ts';
 import { Loaders } from './schema/loaders.ts';
 import { getJob } from './training/jobs.ts';
-import { startRunner } from './training/runner/index.ts';
+import { chooseTrainer, startRunner } from './training/runner/index.ts';
 import { createTrainingService } from './training/service.ts';
 
 export type AppSettings = Pick<
@@ -52,6 +52,7 @@ export type AppSettings = Pick<
   | 'ocrMaxImagePixels'
   | 'metricsToken'
   | 'corsOrigins'
+  | 'runner'
   | 'wsInitTimeoutMs'
   | 'persistedDocuments'
 >;
@@ -88,6 +89,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
   const events = new EventBus<AppTopics>();
   const training = createTrainingService(database.db, events, {
     progressMaxEventsPerSecond: settings.progressMaxEventsPerSecond,
+    trainer: chooseTrainer(settings.runner, logger),
   });
   const dataset = createDatasetService(database.db, events);
   const ocr = createOcrService({

@@ -9,7 +9,7 @@ import { codes, createTestApp, type TestApp, VIEWER_TOKEN } from './support/app.
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ trainingData: true });
 });
 afterAll(() => app.close());
 
@@ -63,7 +63,7 @@ describe('roles', () => {
 
 describe('AUTH_DISABLED', () => {
   test('treats every request as admin', async () => {
-    const open = await createTestApp({ authDisabled: true });
+    const open = await createTestApp({ trainingData: true, authDisabled: true });
     try {
       expect((await open.gql(create, {}, { token: null })).errors).toBeUndefined();
     } finally {

@@ -29,7 +29,7 @@ let runner: FakeRunner;
 let sse: SseClient<true>;
 const headers = { authorization: `Bearer ${ADMIN_TOKEN}` };
 beforeEach(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ trainingData: true });
   runner = new FakeRunner(app.database.db, app.events);
   sse = createClient({
     url: 'http://test/graphql/stream',

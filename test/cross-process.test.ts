@@ -12,6 +12,7 @@ import { expectExactRules, followWithClient, PAUSED_AND_RESUMED } from './suppor
 import { type ChildServer, startChild, stopChild } from './support/processes.ts';
 import { FakeRunner } from './support/runner.ts';
 import { PROGRESS_SUBSCRIPTION, type ProgressEvent, sseClient } from './support/sse.ts';
+import { seedTrainingData } from './support/training-data.ts';
 import {
   checkpointOf,
   createJob,
@@ -34,6 +35,7 @@ test.skipIf(!onPostgres())(
   },
   async () => {
     const database = await createTestDatabase();
+    await seedTrainingData(database.db);
     const env = {
       DATABASE_URL: database.url!,
       AUTH_TOKENS: `${TOKEN}:admin`,

@@ -23,7 +23,7 @@ let served: ServedApp;
 const clients: Client[] = [];
 
 beforeEach(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ trainingData: true });
 });
 afterEach(async () => {
   for (const client of clients.splice(0)) await client.dispose();
@@ -194,7 +194,10 @@ describe('limits', () => {
 
   test('a connection that does not initialise in time is closed (4408)', async () => {
     await app.close();
-    app = await createTestApp({ settings: testSettings({ WS_INIT_TIMEOUT_MS: '50' }) });
+    app = await createTestApp({
+      trainingData: true,
+      settings: testSettings({ WS_INIT_TIMEOUT_MS: '50' }),
+    });
     served = await serveApp(app);
     const { closed } = await rawSocket();
     expect((await closed).code).toBe(4408);

@@ -7,7 +7,7 @@ import { addVersion, newJob } from './support/fixtures.ts';
 
 let app: TestApp;
 beforeEach(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ trainingData: true });
 });
 afterEach(() => app.close());
 

@@ -4,7 +4,7 @@ import { addPoints, addVersion, advance, JOB_FIELDS, newJob } from './support/fi
 
 let app: TestApp;
 beforeEach(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ trainingData: true });
 });
 afterEach(() => app.close());
 

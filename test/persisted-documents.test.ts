@@ -32,7 +32,7 @@ let served: ServedApp;
 /** Apps started by the test, closed after it. */
 const running: (() => Promise<void>)[] = [];
 async function start(settings?: ReturnType<typeof testSettings>) {
-  app = await createTestApp(settings ? { settings } : {});
+  app = await createTestApp({ trainingData: true, ...(settings ? { settings } : {}) });
   served = await serveApp(app);
   const [a, s] = [app, served];
   running.push(async () => {

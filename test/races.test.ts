@@ -13,7 +13,7 @@ let app: TestApp;
 let second: { gql: TestApp['gql']; close(): Promise<void> } | undefined;
 
 beforeEach(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ trainingData: true });
   if (app.database.url) {
     const database = await openDatabase({ kind: 'postgres', url: app.database.url });
     const other = createApp({ database, logger: pino({ level: 'silent' }), tokens: 'disabled' });

@@ -12,6 +12,7 @@ import { createTestApp, ok, type TestApp } from './support/app.ts';
 import { onPostgres } from './support/databases.ts';
 import { addVersion, newJob } from './support/fixtures.ts';
 import { FakeRunner } from './support/runner.ts';
+import { seedTrainingData } from './support/training-data.ts';
 import {
   createJob,
   gatedTrainer,
@@ -108,6 +109,7 @@ describe('after a mutation returns, every query of the process sees its effect',
   });
 
   test('create: trainingStatus and trainingJobs', async () => {
+    await seedTrainingData(app.database.db);
     expect(await cached(STATUS)).toMatchObject({ trainingStatus: { totalJobs: 0, queuedJobs: 0 } });
     expect(names(await cached(JOBS))).toEqual([]);
     expect(names(await cached(JOBS, { status: ['QUEUED'] }))).toEqual([]);
@@ -125,6 +127,7 @@ describe('after a mutation returns, every query of the process sees its effect',
   });
 
   test('pause, cancel, delete: lists filtered by status, the queue, the counts', async () => {
+    await seedTrainingData(app.database.db);
     const first = await newJob(app.database.db, 'first');
     const second = await newJob(app.database.db, 'second');
     const id = encodeGlobalID('TrainingJob', first.id);
@@ -157,6 +160,7 @@ describe('after a mutation returns, every query of the process sees its effect',
   });
 
   test('activate and delete a model version: modelVersions(activeOnly) and trainingStatus', async () => {
+    await seedTrainingData(app.database.db);
     const db = app.database.db;
     const v1 = await addVersion(db, await newJob(db, 'a'), 1);
     const v2 = await addVersion(db, await newJob(db, 'b'), 2);
@@ -332,6 +336,7 @@ describe.skipIf(!onPostgres())('on PostgreSQL', () => {
   });
 
   test('a result read before a change and finished after it is not cached', async () => {
+    await seedTrainingData(app.database.db);
     const job = await newJob(app.database.db, 'raced');
     const id = encodeGlobalID('TrainingJob', job.id);
     // The job's row is read first, its model version after: that second read waits on a lock.

@@ -97,6 +97,11 @@ describe('main', () => {
     const url = await first.ready;
     const token = first.output().match(/Bearer ([\w-]{40,})/)?.[1];
     expect(token).toBeDefined();
+    // A job needs training data: the demo corpus loads in the background after startup.
+    for (let waited = 0; !first.output().includes('demo data: loaded'); waited += 50) {
+      if (waited > 60_000) throw new Error('the demo corpus was not loaded within 60 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const created = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },

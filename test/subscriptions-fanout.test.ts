@@ -15,7 +15,7 @@ import {
 let app: TestApp;
 let runner: FakeRunner;
 beforeEach(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ trainingData: true });
   runner = new FakeRunner(app.database.db, app.events);
 });
 afterEach(() => app.close());

@@ -28,7 +28,7 @@ let served: ServedApp;
 let runner: FakeRunner;
 let clients: Client[];
 beforeEach(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ trainingData: true });
   served = await serveApp(app);
   runner = new FakeRunner(app.database.db, app.events);
   clients = [];
@@ -233,7 +233,7 @@ test('a client that stops reading is cut once its backlog passes the limit', asy
 test('a quiet stream gets pings within SSE_KEEPALIVE_MS', async () => {
   await served.close();
   await app.close();
-  app = await createTestApp({ sseKeepAliveMs: 200 });
+  app = await createTestApp({ trainingData: true, sseKeepAliveMs: 200 });
   served = await serveApp(app);
   const job = await newJob(app.database.db);
   const { blocks } = await openStream('/graphql/stream', gid(job.id));
@@ -252,7 +252,10 @@ test('a quiet stream gets pings within SSE_KEEPALIVE_MS', async () => {
 test('SSE_FAST_PATH=false keeps every stream with the libraries', async () => {
   await served.close();
   await app.close();
-  app = await createTestApp({ settings: testSettings({ SSE_FAST_PATH: 'false' }) });
+  app = await createTestApp({
+    trainingData: true,
+    settings: testSettings({ SSE_FAST_PATH: 'false' }),
+  });
   served = await serveApp(app);
   runner = new FakeRunner(app.database.db, app.events);
   const job = await runner.start((await newJob(app.database.db)).id);

@@ -20,7 +20,7 @@ let runner: FakeRunner;
 let clients: Client[];
 let listenersAtStart: number;
 beforeEach(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ trainingData: true });
   runner = new FakeRunner(app.database.db, app.events);
   clients = [];
   listenersAtStart = app.events.listenerCount();
@@ -219,7 +219,7 @@ describe("yoga's own SSE on /graphql", () => {
 describe('keep-alive', () => {
   test('a quiet graphql-sse stream gets a ping within SSE_KEEPALIVE_MS', async () => {
     await app.close();
-    app = await createTestApp({ sseKeepAliveMs: 200 });
+    app = await createTestApp({ trainingData: true, sseKeepAliveMs: 200 });
     const job = await newJob(app.database.db);
     const response = await app.yoga.fetch('http://test/graphql/stream', {
       method: 'POST',

@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { encodeGlobalID } from '../src/schema/global-ids.ts';
+import { BUILTIN_RECOMMENDATION } from '../src/training/trainers/port.ts';
 import { codes, createTestApp, ok, type TestApp } from './support/app.ts';
 import { addPoints, advance, JOB_FIELDS, newJob } from './support/fixtures.ts';
 
 let app: TestApp;
 beforeEach(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ trainingData: true });
 });
 afterEach(() => app.close());
 
@@ -39,15 +40,21 @@ describe('createTrainingJob', () => {
       metrics: { precision: 0, lossHistory: [], valLossHistory: [] },
       config: {
         batchSize: 16,
-        learningRate: 0.00005,
         epochs: 10,
-        warmupSteps: 500,
         weightDecay: 0.01,
         gradientAccumulation: 4,
         mixedPrecision: true,
         bundeslaender: ['NW', 'BY'],
+        activation: 'IF_BETTER',
+        // left out: the built-in trainer's recommendation for a run this short
+        defaultsApplied: ['learningRate', 'warmupSteps'],
+        learningRate: BUILTIN_RECOMMENDATION.shortRunLearningRate,
+        warmupSteps: BUILTIN_RECOMMENDATION.warmupSteps,
       },
     });
+    const plan = job.plan as { totalSteps: number; learningRate: number };
+    expect(plan.totalSteps).toBeLessThan(BUILTIN_RECOMMENDATION.shortRunSteps);
+    expect(plan.learningRate).toBe(BUILTIN_RECOMMENDATION.shortRunLearningRate);
     expect(new Date(job.createdAt as string).getTime()).toBeGreaterThan(Date.now() - 60_000);
   });
 

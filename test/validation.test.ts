@@ -4,7 +4,7 @@ import { codes, createTestApp, type TestApp } from './support/app.ts';
 // Validation never reaches the database, so one app serves the whole file.
 let app: TestApp;
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ trainingData: true });
 });
 afterAll(() => app.close());
 

@@ -34,6 +34,7 @@ import { startPgRelay } from '../../src/events/pg-relay.ts';
 import { type AppTopics, announceProgress } from '../../src/events/topics.ts';
 import { encodeGlobalID } from '../../src/schema/global-ids.ts';
 import { createJob, getJob, transitionJob } from '../../src/training/jobs.ts';
+import { builtinTrainer } from '../../src/training/trainers/port.ts';
 import { startCommand } from '../../test/support/processes.ts';
 import { type ClientsConfig, type ClientsReport, HISTOGRAM_MS } from './protocol.ts';
 
@@ -264,7 +265,7 @@ const relay = await startPgRelay({
   readJob: (id) => getJob(database.db, id),
   logger: pino({ level: 'warn' }),
 });
-const created = await createJob(database.db, {
+const created = await createJob(database.db, builtinTrainer, {
   name: 'fan-out',
   bundeslaender: ['NW'],
   epochs: 100,

@@ -5,13 +5,17 @@
 import { pino } from 'pino';
 import { createApp } from '../../src/app.ts';
 import { TokenStore } from '../../src/auth/tokens.ts';
+import { loadDemoCorpus } from '../../src/dataset/demo.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import { createJob } from '../../src/training/jobs.ts';
+import { builtinTrainer } from '../../src/training/trainers/port.ts';
 
 const TOKEN = 'bench-admin-token-0123456789';
 const database = await openDatabase({ kind: 'pglite' });
 await database.migrate();
-for (let i = 0; i < 20; i++) await createJob(database.db, { name: `j${i}`, bundeslaender: ['NW'] });
+await loadDemoCorpus(database.db);
+for (let i = 0; i < 20; i++)
+  await createJob(database.db, builtinTrainer, { name: `j${i}`, bundeslaender: ['NW'] });
 const app = createApp({
   database,
   logger: pino({ level: 'warn' }),

@@ -125,6 +125,7 @@ async function time(events: AsyncIterable<TrainerEvent>): Promise<Timing> {
 /** The built-in trainer, timing each session at the runner's end of it. */
 function timedTrainer(onTiming: (timing: Promise<Timing>) => void): Trainer {
   return {
+    ...builtinTrainer,
     name: 'timed builtin',
     start(trainerInput) {
       const session = builtinTrainer.start(trainerInput);

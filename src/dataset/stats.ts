@@ -90,6 +90,22 @@ export async function countTrainingData(
   return { documents: row?.documents ?? 0, chunks: row?.chunks ?? 0 };
 }
 
+/** How many training examples each label (document type) has on these states, most first. */
+export async function trainingLabelCounts(
+  db: Db,
+  bundeslaender: readonly string[],
+): Promise<{ label: string; count: number }[]> {
+  const examples = sql<number>`coalesce(sum(${documents.chunkCount}), 0)`.mapWith(Number);
+  const rows = await db
+    .select({ label: documents.docType, count: examples })
+    .from(documents)
+    .where(trainable(bundeslaender))
+    .groupBy(documents.docType);
+  return rows
+    .filter((row) => row.count > 0)
+    .sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));
+}
+
 /**
  * The training examples of a job on these states: every chunk of their training-allowed
  * documents, labelled with the document type. Ordered by content (hash, then chunk index), so the

@@ -15,7 +15,16 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { BUNDESLAND_CODES } from '../vocabulary/bundeslaender.ts';
+import type {
+  ActivationEvaluation,
+  EvaluationReport,
+  TrainingPlan,
+} from '../vocabulary/evaluation.ts';
 import {
+  ACTIVATION_POLICIES,
+  ACTIVATION_REASONS,
+  type ActivationPolicy,
+  type ActivationReason,
   CONFIG_LIMITS as L,
   MODEL_TYPES,
   type ModelType,
@@ -46,6 +55,11 @@ export const trainingJobs = pgTable(
     gradientAccumulation: integer('gradient_accumulation').notNull(),
     mixedPrecision: boolean('mixed_precision').notNull(),
     seed: integer('seed').notNull(),
+    activation: text('activation').$type<ActivationPolicy>().notNull().default('IF_BETTER'),
+    /** The config fields whose value the trainer chose (left out at creation). */
+    defaultsApplied: text('defaults_applied').array().notNull().default(sql`'{}'::text[]`),
+    /** What the job was expected to do, computed at creation. */
+    plan: jsonb('plan').$type<TrainingPlan>(),
     // progress
     progress: real('progress').notNull().default(0),
     currentEpoch: integer('current_epoch').notNull().default(0),
@@ -61,6 +75,8 @@ export const trainingJobs = pgTable(
     f1Score: doublePrecision('f1_score').notNull().default(0),
     accuracy: doublePrecision('accuracy').notNull().default(0),
     errorMessage: text('error_message'),
+    /** Per-class metrics and the baseline of the final evaluation, once completed. */
+    evaluationReport: jsonb('evaluation_report').$type<EvaluationReport>(),
     // times
     createdAt: tz('created_at').notNull().defaultNow(),
     updatedAt: tz('updated_at').notNull().defaultNow(),
@@ -78,6 +94,10 @@ export const trainingJobs = pgTable(
     index('training_jobs_status_idx').on(t.status, t.createdAt),
     check('training_jobs_status_check', sql`${t.status} IN (${inList(TRAINING_STATUSES)})`),
     check('training_jobs_model_type_check', sql`${t.modelType} IN (${inList(MODEL_TYPES)})`),
+    check(
+      'training_jobs_activation_check',
+      sql`${t.activation} IN (${inList(ACTIVATION_POLICIES)})`,
+    ),
     check(
       'training_jobs_name_check',
       sql`char_length(${t.name}) BETWEEN ${sql.raw(String(L.name.min))} AND ${sql.raw(String(L.name.max))}`,
@@ -124,7 +144,8 @@ export type MetricsSnapshot = {
   accuracy: number;
   lossHistory: number[];
   valLossHistory: number[];
-};
+  // the report: since issue 13
+} & Partial<EvaluationReport>;
 
 export const modelVersions = pgTable(
   'model_versions',
@@ -140,6 +161,8 @@ export const modelVersions = pgTable(
     bundeslaender: text('bundeslaender').array().notNull(),
     datasetStats: jsonb('dataset_stats').$type<Record<string, number>>().notNull().default({}),
     artifactBytes: integer('artifact_bytes').notNull().default(0),
+    /** The champion/challenger decision made when it was recorded (null before issue 13). */
+    evaluation: jsonb('evaluation').$type<ActivationEvaluation>(),
     createdAt: tz('created_at').notNull().defaultNow(),
   },
   (t) => [
@@ -153,6 +176,30 @@ export const modelVersions = pgTable(
 );
 
 /** The latest checkpoint of a job: where a pause, a restart or another process resumes from. */
+/**
+ * Every change of the active version of a model type, newest last. Version ids are kept without
+ * a foreign key: a deleted version stays in the history (resolved as null), and a rollback to
+ * it can say that it was deleted.
+ */
+export const modelActivations = pgTable(
+  'model_activations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity().notNull(),
+    modelType: text('model_type').$type<ModelType>().notNull(),
+    versionId: uuid('version_id').notNull(),
+    previousVersionId: uuid('previous_version_id'),
+    at: tz('at').notNull().defaultNow(),
+    by: text('by').notNull(),
+    reason: text('reason').$type<ActivationReason>().notNull(),
+  },
+  (t) => [
+    uniqueIndex('model_activations_seq_uq').on(t.seq),
+    index('model_activations_type_seq_idx').on(t.modelType, t.seq),
+    check('model_activations_reason_check', sql`${t.reason} IN (${inList(ACTIVATION_REASONS)})`),
+  ],
+);
+
 export const checkpoints = pgTable('checkpoints', {
   jobId: uuid('job_id')
     .primaryKey()
@@ -174,3 +221,4 @@ export const modelArtifacts = pgTable('model_artifacts', {
 export type TrainingJobRow = typeof trainingJobs.$inferSelect;
 export type MetricPointRow = typeof metricPoints.$inferSelect;
 export type ModelVersionRow = typeof modelVersions.$inferSelect;
+export type ModelActivationRow = typeof modelActivations.$inferSelect;

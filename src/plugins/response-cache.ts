@@ -28,12 +28,19 @@ const types = (...typenames: string[]): Entity[] => typenames.map((typename) => 
  * the status counts and the queue positions of other jobs; its progress changes that job alone.
  */
 const DROPPED_BY = {
-  jobs: types('TrainingJob', 'TrainingJobConnection', 'TrainingSystemStatus'),
+  // a plan's duration estimate comes from completed jobs, its counts from the documents
+  jobs: types('TrainingJob', 'TrainingJobConnection', 'TrainingSystemStatus', 'TrainingPlan'),
   jobProgress: (jobId: string) => [
     { typename: 'TrainingJob', id: encodeGlobalID('TrainingJob', jobId) },
   ],
-  models: types('ModelVersion', 'ModelVersionConnection', 'TrainingSystemStatus', 'Classification'),
-  documents: types('DatasetStats', 'DocumentConnection'),
+  models: types(
+    'ModelVersion',
+    'ModelVersionConnection',
+    'ModelActivationConnection',
+    'TrainingSystemStatus',
+    'Classification',
+  ),
+  documents: types('DatasetStats', 'DocumentConnection', 'TrainingPlan'),
   // every query result holds its root type
   resync: types('Query'),
 };

@@ -1,4 +1,5 @@
 import type { ModelVersionRow, TrainingJobRow } from '../db/schema.ts';
+import type { EvaluationReport } from '../vocabulary/evaluation.ts';
 import { builder } from './builder.ts';
 
 /** Object refs shared across schema files (jobs and versions point at each other). */
@@ -32,6 +33,6 @@ export type MetricsShape = {
   jobId?: string;
   lossHistory?: number[];
   valLossHistory?: number[];
-};
+} & Partial<EvaluationReport>;
 
 export const TrainingMetricsRef = builder.objectRef<MetricsShape>('TrainingMetrics');

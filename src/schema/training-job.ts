@@ -2,15 +2,30 @@ import { describeLimit } from '../training/config-schema.ts';
 import { HISTORY_WINDOW } from '../training/metrics.ts';
 import { BUNDESLAND_CODES } from '../vocabulary/bundeslaender.ts';
 import { badInput } from '../vocabulary/errors.ts';
-import { CONFIG_LIMITS, type ModelType } from '../vocabulary/training.ts';
+import type { EvaluationReport } from '../vocabulary/evaluation.ts';
+import { type ActivationPolicy, CONFIG_LIMITS, type ModelType } from '../vocabulary/training.ts';
 import { withinArgument } from './argument-path.ts';
 import { builder } from './builder.ts';
 import { connectionOf, pageArgs } from './connections.ts';
-import { ModelTypeEnum, TrainingStatusEnum } from './enums.ts';
+import { ActivationPolicyEnum, ModelTypeEnum, TrainingStatusEnum } from './enums.ts';
 import { rowId } from './global-ids.ts';
 import { ModelVersionRef, TrainingJobRef, TrainingMetricsRef } from './refs.ts';
+import { TrainingPlanRef } from './training-plan.ts';
 
 const L = CONFIG_LIMITS;
+
+const ClassMetrics = builder
+  .objectRef<EvaluationReport['perClass'][number]>('ClassMetrics')
+  .implement({
+    description: 'How well one label is recognised on the validation split.',
+    fields: (t) => ({
+      label: t.exposeString('label'),
+      precision: t.exposeFloat('precision'),
+      recall: t.exposeFloat('recall'),
+      f1Score: t.exposeFloat('f1Score'),
+      support: t.exposeInt('support', { description: 'Validation examples of this label.' }),
+    }),
+  });
 
 TrainingMetricsRef.implement({
   description: 'Evaluation metrics (macro-averaged over document types) and recent loss curves.',
@@ -26,6 +41,31 @@ TrainingMetricsRef.implement({
       resolve: async (m, _args, ctx) =>
         m.lossHistory ??
         (m.jobId ? (await ctx.loaders.lossHistories.load(m.jobId)).lossHistory : []),
+    }),
+    macroF1: t.exposeFloat('macroF1', {
+      nullable: true,
+      description:
+        'Macro-averaged F1 on the validation split, from the stored model run on it; null until the job has validated.',
+    }),
+    baselineAccuracy: t.exposeFloat('baselineAccuracy', {
+      nullable: true,
+      description:
+        "Accuracy of always predicting the training split's most common label, on the same validation split.",
+    }),
+    baselineF1: t.exposeFloat('baselineF1', {
+      nullable: true,
+      description: 'Macro-F1 of that majority-class baseline on the same validation split.',
+    }),
+    perClass: t.field({
+      type: [ClassMetrics],
+      description: 'Precision, recall, F1 and support of each label; empty until validated.',
+      resolve: (m) => m.perClass ?? [],
+    }),
+    confusionMatrix: t.field({
+      type: t.listRef(t.listRef('Int')),
+      nullable: true,
+      description: 'Rows = true label, columns = predicted, in perClass order.',
+      resolve: (m) => m.confusionMatrix ?? null,
     }),
     valLossHistory: t.floatList({
       description: `Validation loss of the most recent ${HISTORY_WINDOW} evaluations, oldest first.`,
@@ -80,6 +120,8 @@ const TrainingConfig = builder
     gradientAccumulation: number;
     mixedPrecision: boolean;
     seed: number;
+    activation: ActivationPolicy;
+    defaultsApplied: string[];
   }>('TrainingConfig')
   .implement({
     description: 'The configuration a job was created with (frozen).',
@@ -98,6 +140,11 @@ const TrainingConfig = builder
       mixedPrecision: t.exposeBoolean('mixedPrecision'),
       seed: t.exposeInt('seed', {
         description: 'Seed of the data split, shuffling and initialisation.',
+      }),
+      activation: t.expose('activation', { type: ActivationPolicyEnum }),
+      defaultsApplied: t.exposeStringList('defaultsApplied', {
+        description:
+          'The fields whose value the trainer chose because the input left them out, e.g. ["learningRate", "warmupSteps"].',
       }),
     }),
   });
@@ -121,9 +168,7 @@ export const TrainingConfigInput = builder.inputType('TrainingConfigInput', {
       description: `Examples per batch. ${describeLimit('batchSize')}`,
     }),
     learningRate: t.float({
-      defaultValue: L.learningRate.default,
-      required: true,
-      description: `Peak learning rate. ${describeLimit('learningRate')}`,
+      description: `Peak learning rate. ${describeLimit('learningRate')} Left out: the trainer's recommended value for the run (config.defaultsApplied says so).`,
     }),
     epochs: t.int({
       defaultValue: L.epochs.default,
@@ -131,9 +176,10 @@ export const TrainingConfigInput = builder.inputType('TrainingConfigInput', {
       description: `Passes over the training split. ${describeLimit('epochs')}`,
     }),
     warmupSteps: t.int({
-      defaultValue: L.warmupSteps.default,
-      required: true,
-      description: `Optimizer steps of linear warmup. ${describeLimit('warmupSteps')}`,
+      description: `Optimizer steps of linear warm-up. ${describeLimit('warmupSteps')} Left out: warmupRatio if given, else the trainer's recommendation.`,
+    }),
+    warmupRatio: t.float({
+      description: `Warm-up as a share of the run's optimizer steps. ${describeLimit('warmupRatio')} Not together with warmupSteps (BAD_USER_INPUT).`,
     }),
     weightDecay: t.float({
       defaultValue: L.weightDecay.default,
@@ -154,6 +200,12 @@ export const TrainingConfigInput = builder.inputType('TrainingConfigInput', {
       defaultValue: L.seed.default,
       required: true,
       description: `Random seed: same seed and data, same model. ${describeLimit('seed')}`,
+    }),
+    activation: t.field({
+      type: ActivationPolicyEnum,
+      defaultValue: 'IF_BETTER',
+      required: true,
+      description: 'Whether the version it produces becomes active (see ActivationPolicy).',
     }),
   }),
 });
@@ -207,9 +259,16 @@ TrainingJobRef.implement({
         f1Score: job.f1Score,
         accuracy: job.accuracy,
         jobId: job.id,
+        ...job.evaluationReport,
       }),
     }),
     config: t.field({ type: TrainingConfig, resolve: (job) => job }),
+    plan: t.field({
+      type: TrainingPlanRef,
+      nullable: true,
+      description: 'The plan computed when the job was created (null for jobs made before plans).',
+      resolve: (job) => job.plan,
+    }),
     history: t.field({
       type: [MetricPoint],
       description: 'The last metric points, oldest first.',
@@ -258,6 +317,14 @@ builder.queryFields((t) => ({
     },
     resolve: (_root, args, ctx) => connectionOf(args, ctx, ctx.training.listJobs),
   }),
+  trainingPlan: t.field({
+    type: TrainingPlanRef,
+    authScopes: { viewer: true },
+    description:
+      'What createTrainingJob would do with this input, on the current data: creates nothing. Refuses what createTrainingJob refuses.',
+    args: { input: t.arg({ type: TrainingConfigInput, required: true }) },
+    resolve: (_root, { input }, ctx) => withinArgument('input', () => ctx.training.planJob(input)),
+  }),
   trainingJob: t.field({
     type: TrainingJobRef,
     nullable: true,
@@ -272,7 +339,8 @@ builder.mutationFields((t) => ({
   createTrainingJob: t.field({
     type: TrainingJobRef,
     authScopes: { admin: true },
-    description: 'Queues a new job (status QUEUED); the runner starts it when a slot is free.',
+    description:
+      'Queues a new job (status QUEUED) with its plan; the runner starts it when a slot is free. States without training-allowed documents: BAD_USER_INPUT on input.bundeslaender.',
     args: { input: t.arg({ type: TrainingConfigInput, required: true }) },
     resolve: (_root, { input }, ctx) =>
       withinArgument('input', () => ctx.training.createJob(input)),

@@ -7,6 +7,8 @@ import { type TrainingJobRow, trainingJobs } from '../db/schema.ts';
 import { AppError, badInput, ErrorCode, notFound } from '../vocabulary/errors.ts';
 import type { ModelType, TrainingStatus } from '../vocabulary/training.ts';
 import { type TrainingConfig, trainingConfigSchema } from './config-schema.ts';
+import { planJob } from './plan.ts';
+import type { Trainer } from './trainers/port.ts';
 import { RUNNING_STATUSES, TRANSITIONS, type TransitionAction } from './transitions.ts';
 
 /** Validates a configuration; the first problem becomes BAD_USER_INPUT naming its field. */
@@ -17,11 +19,12 @@ export function parseTrainingConfig(input: unknown): TrainingConfig {
   throw badInput(issue?.path.join('.') ?? '', issue?.message ?? 'invalid training configuration');
 }
 
-export async function createJob(db: Db, input: unknown): Promise<TrainingJobRow> {
-  const config = parseTrainingConfig(input);
+/** Plans the job (refusing states without training data) and queues it with its plan. */
+export async function createJob(db: Db, trainer: Trainer, input: unknown): Promise<TrainingJobRow> {
+  const { config, plan } = await planJob(db, trainer, parseTrainingConfig(input));
   const [row] = await db
     .insert(trainingJobs)
-    .values({ ...config, currentLearningRate: 0 })
+    .values({ ...config, plan, currentLearningRate: 0 })
     .returning();
   if (!row) throw new Error('insert returned no row');
   return row;

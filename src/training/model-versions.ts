@@ -1,4 +1,4 @@
-import { and, count, eq, inArray, lt, max, ne, not, type SQL, sql } from 'drizzle-orm';
+import { and, count, eq, inArray, lt, max, not, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { isUuid } from '../db/ids.ts';
 import { decodeCursor, type Page, type PageArgs } from '../db/pagination.ts';
@@ -10,6 +10,7 @@ import {
   modelVersions,
 } from '../db/schema.ts';
 import { AppError, ErrorCode, notFound } from '../vocabulary/errors.ts';
+import type { ActivationEvaluation } from '../vocabulary/evaluation.ts';
 import type { ModelType } from '../vocabulary/training.ts';
 
 /** `v1.0`, `v2.0`, …: the number counts per model type. */
@@ -43,32 +44,6 @@ export async function listModelVersions(
   if (filter.modelType) where.push(eq(modelVersions.modelType, filter.modelType));
   if (filter.activeOnly) where.push(eq(modelVersions.isActive, true));
   return newestFirstPage(db, modelVersions, where, filter.first);
-}
-
-/** Makes a version the active one of its type; the others of that type are deactivated. */
-export async function activateModelVersion(db: Db, id: string): Promise<ModelVersionRow> {
-  const target = await getModelVersion(db, id);
-  if (!target) throw notFound('model version', id);
-  return db.transaction(async (tx) => {
-    await lockModelType(tx, target.modelType);
-    await tx
-      .update(modelVersions)
-      .set({ isActive: false })
-      .where(
-        and(
-          eq(modelVersions.modelType, target.modelType),
-          eq(modelVersions.isActive, true),
-          ne(modelVersions.id, id),
-        ),
-      );
-    const [row] = await tx
-      .update(modelVersions)
-      .set({ isActive: true })
-      .where(eq(modelVersions.id, id))
-      .returning();
-    if (!row) throw notFound('model version', id);
-    return row;
-  });
 }
 
 /** Deletes a version unless it is the active one of its type. */
@@ -111,6 +86,7 @@ export async function countModelVersions(db: Db): Promise<{ total: number; activ
 
 export type NewModelVersion = {
   jobId: string;
+  evaluation: ActivationEvaluation;
   modelType: ModelType;
   metrics: MetricsSnapshot;
   config: Record<string, unknown>;
@@ -120,17 +96,13 @@ export type NewModelVersion = {
 };
 
 /**
- * Records the model a job produced, inside the caller's transaction: the next version number of
- * its type (serialised per type, so concurrent completions never share one), active only when
- * its type has no active version yet, with its artifact.
+ * Records the model a job produced, inactive, inside the caller's transaction, which holds the
+ * lock of its type (lockModelType): the next version number of its type, so concurrent
+ * completions never share one, with its artifact and the decision about it.
  */
 export async function recordModelVersion(tx: Db, input: NewModelVersion): Promise<ModelVersionRow> {
-  await lockModelType(tx, input.modelType);
   const [stats] = await tx
-    .select({
-      last: max(modelVersions.versionNumber),
-      active: sql<number>`count(*) filter (where ${modelVersions.isActive})`.mapWith(Number),
-    })
+    .select({ last: max(modelVersions.versionNumber) })
     .from(modelVersions)
     .where(eq(modelVersions.modelType, input.modelType));
   const { artifact, ...fields } = input;
@@ -139,7 +111,7 @@ export async function recordModelVersion(tx: Db, input: NewModelVersion): Promis
     .values({
       ...fields,
       versionNumber: (stats?.last ?? 0) + 1,
-      isActive: (stats?.active ?? 0) === 0,
+      isActive: false,
       artifactBytes: artifact.byteLength,
     })
     .returning();

@@ -2,17 +2,23 @@ import type { Db } from '../db/client.ts';
 import type { PageArgs } from '../db/pagination.ts';
 import type { TrainingJobRow } from '../db/schema.ts';
 import { type AppEvents, announceJob } from '../events/topics.ts';
+import type { ModelType } from '../vocabulary/training.ts';
+import * as activations from './activations.ts';
 import { createClassifier } from './classifier.ts';
 import * as curves from './curve.ts';
 import * as jobs from './jobs.ts';
 import * as metrics from './metrics.ts';
 import * as versions from './model-versions.ts';
+import { planJob } from './plan.ts';
 import { JobFeeds } from './progress-feed.ts';
 import { type WatchOptions, watchTrainingProgress } from './progress-stream.ts';
 import { jobsByStatus, SystemStatusCache } from './status.ts';
+import { builtinTrainer, type Trainer } from './trainers/port.ts';
 import type { TransitionAction } from './transitions.ts';
 
 export type TrainingServiceOptions = {
+  /** The trainer whose recommendations fill in what a job's config leaves out. */
+  trainer?: Trainer;
   /** How many progress updates per second a watcher of one job gets at most. */
   progressMaxEventsPerSecond?: number;
 };
@@ -24,7 +30,7 @@ export type TrainingServiceOptions = {
 export function createTrainingService(
   db: Db,
   events: AppEvents,
-  { progressMaxEventsPerSecond = 4 }: TrainingServiceOptions = {},
+  { progressMaxEventsPerSecond = 4, trainer = builtinTrainer }: TrainingServiceOptions = {},
 ) {
   const statusCache = new SystemStatusCache(db);
   const feeds = new JobFeeds(events, progressMaxEventsPerSecond);
@@ -41,7 +47,9 @@ export function createTrainingService(
     announce(await jobs.transitionJob(db, id, action));
 
   return {
-    createJob: async (input: unknown) => announce(await jobs.createJob(db, input)),
+    createJob: async (input: unknown) => announce(await jobs.createJob(db, trainer, input)),
+    planJob: async (input: unknown) =>
+      (await planJob(db, trainer, jobs.parseTrainingConfig(input))).plan,
     pauseJob: (id: string) => transition(id, 'pause'),
     resumeJob: (id: string) => transition(id, 'resume'),
     cancelJob: (id: string) => transition(id, 'cancel'),
@@ -50,11 +58,18 @@ export function createTrainingService(
       events.publish('jobs', { jobId: deleted, deleted: true });
       return deleted;
     },
-    activateModelVersion: async (id: string) => {
-      const row = await versions.activateModelVersion(db, id);
+    activateModelVersion: async (id: string, by: string) => {
+      const row = await activations.activateModelVersion(db, id, by);
       events.publish('models', { versionId: row.id });
       return row;
     },
+    rollbackModel: async (modelType: ModelType, by: string) => {
+      const row = await activations.rollbackModel(db, modelType, by);
+      events.publish('models', { versionId: row.id });
+      return row;
+    },
+    listActivations: (filter: activations.ActivationFilter) =>
+      activations.listActivations(db, filter),
     deleteModelVersion: async (id: string) => {
       const deleted = await versions.deleteModelVersion(db, id);
       events.publish('models', { versionId: deleted });

@@ -7,6 +7,7 @@ import { type AppTopics, type JobEvent, jobTopic } from '../../src/events/topics
 import { getJob, transitionJob } from '../../src/training/jobs.ts';
 import { createTestDatabase, onPostgres, type TestDatabase } from '../support/databases.ts';
 import { newJob, pointRows } from '../support/fixtures.ts';
+import { seedTrainingData } from '../support/training-data.ts';
 
 // Two event buses on two connection pools to one database stand for two processes; the
 // two-process test in cross-process.test.ts runs real servers.
@@ -40,6 +41,7 @@ test.skipIf(!onPostgres())(
   async () => {
     const a = await relayed(database);
     const b = await relayed(other);
+    await seedTrainingData(database.db);
     const job = await newJob(database.db);
     const points = pointRows(job.id, 400);
 

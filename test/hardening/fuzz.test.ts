@@ -5,7 +5,7 @@ import { ADMIN_TOKEN, createTestApp, type TestApp } from '../support/app.ts';
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ trainingData: true });
 });
 afterAll(() => app.close());
 

@@ -9,7 +9,7 @@ import { addVersion, newJob } from '../support/fixtures.ts';
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ trainingData: true });
   // The database itself records every status change as it commits: an observer that cannot
   // miss one or see them out of order, however the requests interleave.
   const db = app.database.db;

@@ -9,7 +9,7 @@ let app: TestApp;
 let served: ServedApp;
 let jobId: string;
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ trainingData: true });
   served = await serveApp(app, {
     maxStreamsPerToken: 2,
     maxStreams: 3,

@@ -4,6 +4,7 @@ import { TokenStore } from '../../src/auth/tokens.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Logger } from '../../src/logger.ts';
 import { createTestDatabase, type TestDatabase } from './databases.ts';
+import { seedTrainingData } from './training-data.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const VIEWER_TOKEN = 'test-viewer-token-0123456789';
@@ -38,6 +39,8 @@ export type TestAppOptions = {
   progressMaxEventsPerSecond?: number;
   /** Where the app logs (silent unless TEST_LOG_LEVEL says otherwise). */
   logger?: Logger;
+  /** A small corpus in every state, so that jobs can be created (seedTrainingData). */
+  trainingData?: boolean;
 };
 
 /**
@@ -66,6 +69,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   };
   const app = createApp({ database, logger, tokens, settings });
   await app.ocr.resumeUnfinished();
+  if (options.trainingData) await seedTrainingData(database.db);
   return {
     ...app,
     database,

@@ -6,6 +6,7 @@ import {
   type TrainingJobRow,
 } from '../../src/db/schema.ts';
 import { createJob, transitionJob } from '../../src/training/jobs.ts';
+import { builtinTrainer } from '../../src/training/trainers/port.ts';
 import type { TransitionAction } from '../../src/training/transitions.ts';
 
 export const JOB_FIELDS = `
@@ -13,13 +14,14 @@ export const JOB_FIELDS = `
   loss valLoss learningRate documentsProcessed totalDocuments
   createdAt startedAt estimatedCompletion completedAt errorMessage
   metrics { precision recall f1Score accuracy lossHistory valLossHistory }
-  config { name modelType bundeslaender batchSize learningRate epochs warmupSteps weightDecay gradientAccumulation mixedPrecision }
+  config { name modelType bundeslaender batchSize learningRate epochs warmupSteps weightDecay gradientAccumulation mixedPrecision activation defaultsApplied }
+  plan { totalSteps learningRate warmupSteps }
   history(last: 5) { step epoch loss valLoss learningRate timestamp }
   modelVersion { id version isActive sizeMb }
 `;
 
 export const newJob = (db: Db, name = 'job', extra: Record<string, unknown> = {}) =>
-  createJob(db, { name, bundeslaender: ['NW', 'BY'], ...extra });
+  createJob(db, builtinTrainer, { name, bundeslaender: ['NW', 'BY'], ...extra });
 
 /** Moves a job along the runner's path, as the runner would. */
 export async function advance(db: Db, job: TrainingJobRow, ...actions: TransitionAction[]) {

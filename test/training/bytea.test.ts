@@ -3,6 +3,7 @@ import { afterEach, beforeEach, expect, test } from 'vitest';
 import { loadCheckpoint, saveCheckpoint } from '../../src/training/runner/checkpoints.ts';
 import { createTestDatabase, type TestDatabase } from '../support/databases.ts';
 import { newJob } from '../support/fixtures.ts';
+import { seedTrainingData } from '../support/training-data.ts';
 
 // Checkpoints and artifacts are bytea of up to several MB; PGlite reads and writes them through
 // the database client's own hex conversion. They must come back byte for byte.
@@ -10,6 +11,7 @@ import { newJob } from '../support/fixtures.ts';
 let database: TestDatabase;
 beforeEach(async () => {
   database = await createTestDatabase();
+  await seedTrainingData(database.db);
 });
 afterEach(() => database.close());
 

@@ -12,6 +12,7 @@ import { jobTopic } from '../../src/events/topics.ts';
 import { createJob } from '../../src/training/jobs.ts';
 import { startRunner } from '../../src/training/runner/index.ts';
 import type { Runner } from '../../src/training/runner/runner.ts';
+import { builtinTrainer } from '../../src/training/trainers/port.ts';
 import { bytes, jsonl, record } from '../dataset/helpers.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 import { repoRoot } from '../support/databases.ts';
@@ -35,7 +36,7 @@ afterAll(async () => {
 /** Runs one job with TRAINER=command and this command; resolves with the job as it ended. */
 async function train(trainerCommand: string): Promise<TrainingJobRow> {
   const { db } = app.database;
-  const job = await createJob(db, {
+  const job = await createJob(db, builtinTrainer, {
     name: 'command',
     bundeslaender: ['NW'],
     batchSize: 4,

@@ -13,7 +13,7 @@ let jobId: string;
 let rows: MetricPointRow[];
 
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ trainingData: true });
   const job = await newJob(app.database.db, 'long run');
   jobId = encodeGlobalID('TrainingJob', job.id);
   rows = noisyPointRows(job.id, POINTS);

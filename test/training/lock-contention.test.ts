@@ -9,6 +9,7 @@ import { adoptOrphanedJob, claimQueuedJob } from '../../src/training/runner/leas
 import { createTestApp, type TestApp } from '../support/app.ts';
 import { onPostgres } from '../support/databases.ts';
 import { newJob } from '../support/fixtures.ts';
+import { seedTrainingData } from '../support/training-data.ts';
 import {
   checkpointOf,
   createJob,
@@ -89,6 +90,7 @@ describe.skipIf(!onPostgres())(
   { timeout: 180_000 },
   () => {
     test('claims and adoptions racing on two connection pools take each job exactly once', async () => {
+      await seedTrainingData(app.database.db);
       const ids: string[] = [];
       for (let i = 0; i < 24; i++) ids.push((await newJob(app.database.db, `job ${i}`)).id);
       const pools = [app.database.db, other.db];

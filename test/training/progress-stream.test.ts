@@ -6,6 +6,7 @@ import { isJobDeleted, JobFeeds } from '../../src/training/progress-feed.ts';
 import { toProgress, watchTrainingProgress } from '../../src/training/progress-stream.ts';
 import { createTestDatabase, type TestDatabase } from '../support/databases.ts';
 import { addPoints, newJob } from '../support/fixtures.ts';
+import { seedTrainingData } from '../support/training-data.ts';
 
 let database: TestDatabase;
 let events: EventBus<AppTopics>;
@@ -13,6 +14,7 @@ let feeds: JobFeeds;
 let onQuery: ((sql: string) => void) | undefined;
 beforeEach(async () => {
   database = await createTestDatabase({ onQuery: (sql) => onQuery?.(sql) });
+  await seedTrainingData(database.db);
   events = new EventBus<AppTopics>();
   feeds = new JobFeeds(events, 1000);
   onQuery = undefined;

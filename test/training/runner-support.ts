@@ -132,6 +132,9 @@ export const jobInput = (name: string, extra: Record<string, unknown> = {}) => (
   gradientAccumulation: 1,
   mixedPrecision: false,
   seed: 11,
+  // The runner tests are about training, not about champion/challenger: a completed job's
+  // version becomes active as the type's first one would (tests of the rule set their own).
+  activation: 'ALWAYS',
   ...extra,
 });
 
@@ -246,6 +249,7 @@ export const steps = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 export function recordingTrainer(inner: Trainer = builtinTrainer) {
   const sessions: { jobId: string; resumed: boolean; session: TrainerSession }[] = [];
   const trainer: Trainer = {
+    ...inner,
     name: `recording ${inner.name}`,
     start(input: TrainerInput) {
       const session = inner.start(input);
@@ -288,6 +292,7 @@ export function gatedTrainer({ holdNewJobsAt = Number.POSITIVE_INFINITY } = {}) 
   const checkpointRequests = new Map<string, () => void>();
 
   const trainer: Trainer = {
+    ...builtinTrainer,
     name: 'gated in-process',
     start({ jobId, examples, config, checkpoint }: TrainerInput): TrainerSession {
       const run = createTrainingRun({ examples, config, checkpoint });

@@ -18,7 +18,7 @@ describeInBrowser('dashboard: the loss curve of a long run', { timeout: 120_000 
   let browser: Browser;
 
   beforeAll(async () => {
-    app = await createTestApp();
+    app = await createTestApp({ trainingData: true });
     served = await serveApp(app);
     browser = await launchBrowser();
   });

@@ -19,7 +19,7 @@ describeInBrowser('dashboard: sign-in and jobs', { timeout: 90_000 }, () => {
   let closePage: () => Promise<void>;
 
   beforeAll(async () => {
-    app = await createTestApp();
+    app = await createTestApp({ trainingData: true });
     served = await serveApp(app);
     runner = new FakeRunner(app.database.db, app.events, 1000);
     browser = await launchBrowser();

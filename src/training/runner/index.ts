@@ -7,7 +7,10 @@ import { builtinTrainer, type Trainer } from '../trainers/port.ts';
 import { createRunner, type Runner } from './runner.ts';
 
 /** The trainer TRAINER asks for. */
-export function chooseTrainer(config: RunnerConfig, logger?: Logger): Trainer {
+export function chooseTrainer(
+  config: Pick<RunnerConfig, 'trainer' | 'trainerCommand'>,
+  logger?: Logger,
+): Trainer {
   if (config.trainer === 'command') {
     if (!config.trainerCommand) throw new Error('TRAINER=command needs TRAINER_COMMAND');
     return createCommandTrainer({ command: config.trainerCommand, logger });

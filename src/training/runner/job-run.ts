@@ -5,10 +5,20 @@ import { documents, type TrainingJobRow, trainingJobs } from '../../db/schema.ts
 import { type AppEvents, announceJob, jobTopic } from '../../events/topics.ts';
 import type { Logger } from '../../logger.ts';
 import { AppError, ErrorCode } from '../../vocabulary/errors.ts';
+import { SYSTEM, switchActive } from '../activations.ts';
+import { judge } from '../champion-challenger.ts';
+import { evaluationReport, scorePredictions } from '../evaluation.ts';
 import { getJob, transitionJob } from '../jobs.ts';
 import { lossHistoriesByJob } from '../metrics.ts';
-import { recordModelVersion } from '../model-versions.ts';
-import type { TrainerEvent } from '../trainers/builtin/types.ts';
+import {
+  activeArtifact,
+  lockModelType,
+  recordModelVersion,
+  versionLabel,
+} from '../model-versions.ts';
+import { DEFAULT_VALIDATION_FRACTION } from '../trainers/builtin/run.ts';
+import { stratifiedSplit } from '../trainers/builtin/split.ts';
+import type { Example, TrainerEvent } from '../trainers/builtin/types.ts';
 import type { Trainer, TrainerSession } from '../trainers/port.ts';
 import { isTerminal } from '../transitions.ts';
 import {
@@ -213,7 +223,7 @@ async function drive(
             await storeCheckpoint(recorder, job.id, event, hooks.reason() !== null);
             break;
           case 'done':
-            await complete(deps, recorder, job, event, data);
+            await complete(deps, recorder, job, event, data, examples);
             log.info({ metrics: event.metrics }, 'completed');
             return 'completed';
         }
@@ -315,14 +325,27 @@ async function storeCheckpoint(
 }
 
 async function complete(
-  { db, events, settings }: RunDeps,
+  { db, events, settings, trainer }: RunDeps,
   recorder: ProgressRecorder,
   job: TrainingJobRow,
   event: Extract<TrainerEvent, { type: 'done' }>,
   data: { documents: number; chunks: number },
+  examples: readonly Example[],
 ): Promise<void> {
   await recorder.flush({ final: true });
   const histories = (await lossHistoriesByJob(db, [job.id])).get(job.id);
+  // The split the built-in trainer validated on (a command trainer may split its own way).
+  const split = stratifiedSplit(examples, DEFAULT_VALIDATION_FRACTION, job.seed);
+  const validation = split.validation.map((i) => examples[i] as Example);
+  const texts = validation.map((e) => e.text);
+  const truth = validation.map((e) => e.label);
+  const report = evaluationReport({
+    labels: split.labels,
+    trainLabels: split.train.map((i) => (examples[i] as Example).label),
+    truth,
+    predicted: trainer.predict(event.artifact, texts),
+    trainerMacroF1: event.metrics.f1,
+  });
   const version = await db.transaction(async (tx) => {
     const completed = await transitionJob(
       tx,
@@ -331,17 +354,38 @@ async function complete(
       {
         ...metricsFields(event.metrics),
         valLoss: event.metrics.valLoss,
+        evaluationReport: report,
         progress: 100,
         completedAt: new Date(),
         estimatedCompletion: null,
       },
       ownedRunning(job.id, settings.owner),
     );
-    const recorded = await recordModelVersion(tx, {
+    // The champion is read and judged under the type's lock, so that of two jobs completing at
+    // once the second is judged against the first if it won.
+    await lockModelType(tx, job.modelType);
+    const active = await activeArtifact(tx, job.modelType);
+    const championPredictions = active ? trainer.predict(active.artifact, texts) : null;
+    const evaluation = judge({
+      policy: job.activation,
+      challengerF1: report.macroF1,
+      baselineF1: report.baselineF1,
+      champion: active
+        ? {
+            versionId: active.version.id,
+            label: versionLabel(active.version.versionNumber),
+            f1: championPredictions
+              ? scorePredictions(truth, championPredictions, split.labels).macroF1
+              : null,
+          }
+        : null,
+    });
+    let recorded = await recordModelVersion(tx, {
       jobId: job.id,
       modelType: job.modelType,
       metrics: {
         ...metricsFields(event.metrics),
+        ...report,
         lossHistory: histories?.lossHistory ?? [],
         valLossHistory: histories?.valLossHistory ?? [],
       },
@@ -349,7 +393,14 @@ async function complete(
       bundeslaender: job.bundeslaender,
       datasetStats: { documents: data.documents, chunks: data.chunks },
       artifact: event.artifact,
+      evaluation,
     });
+    if (evaluation.decision === 'ACTIVATED') {
+      recorded = await switchActive(tx, recorded, {
+        by: SYSTEM,
+        reason: job.activation === 'ALWAYS' ? 'AUTO_ALWAYS' : 'AUTO_IF_BETTER',
+      });
+    }
     await deleteCheckpoint(tx, job.id);
     return { completed, recorded };
   });
@@ -369,4 +420,6 @@ const frozenConfig = (job: TrainingJobRow) => ({
   gradientAccumulation: job.gradientAccumulation,
   mixedPrecision: job.mixedPrecision,
   seed: job.seed,
+  activation: job.activation,
+  defaultsApplied: job.defaultsApplied,
 });

@@ -1,4 +1,4 @@
-import { startTrainerWorker } from './builtin/index.ts';
+import { classify, isBuiltinArtifact, startTrainerWorker } from './builtin/index.ts';
 import type { Example, TrainerConfig, TrainerEvent } from './builtin/types.ts';
 
 /** One training run as the runner drives it, whatever trains underneath. */
@@ -19,14 +19,59 @@ export type TrainerInput = {
   checkpoint?: Uint8Array;
 };
 
+/** What a run looks like before the trainer chooses the settings left to it. */
+export type RunShape = { trainExamples: number; totalSteps: number };
+
+/** The settings a trainer recommends for a run whose config leaves them out. */
+export type Recommendation = { learningRate: number; warmupSteps: number };
+
 /** The port the runner trains through (TRAINER chooses the adapter). */
 export type Trainer = {
   readonly name: string;
   start(input: TrainerInput): TrainerSession;
+  /** The learning rate and warm-up this trainer learns well with, for a run of this shape. */
+  recommend(run: RunShape): Recommendation;
+  /**
+   * The label a stored artifact predicts for each text, or null when this trainer cannot run it
+   * (then its versions cannot be scored here, and champion/challenger decisions say so).
+   */
+  predict(artifact: Uint8Array, texts: readonly string[]): string[] | null;
 };
+
+/**
+ * The built-in trainer's recommendation, from `npm run bench:quality` on the demo corpus
+ * (docs/training.md): AdamW on this convex linear model needs no warm-up, and a short run
+ * (fewer than 100 optimizer steps, e.g. one state or few epochs) needs a larger step to leave
+ * the uniform guess; over longer runs 0.05 keeps the validation loss falling without overfitting.
+ */
+export const BUILTIN_RECOMMENDATION = {
+  shortRunSteps: 100,
+  shortRunLearningRate: 0.1,
+  learningRate: 0.05,
+  warmupSteps: 0,
+} as const;
+
+function recommendBuiltin({ totalSteps }: RunShape): Recommendation {
+  const r = BUILTIN_RECOMMENDATION;
+  return {
+    learningRate: totalSteps < r.shortRunSteps ? r.shortRunLearningRate : r.learningRate,
+    warmupSteps: r.warmupSteps,
+  };
+}
+
+/** Predictions of a built-in artifact; null for another trainer's artifact. */
+export function predictWithBuiltin(
+  artifact: Uint8Array,
+  texts: readonly string[],
+): string[] | null {
+  if (!isBuiltinArtifact(artifact)) return null;
+  return texts.map((text) => classify(artifact, text).label);
+}
 
 /** The built-in CPU trainer, in a worker thread so the API stays responsive. */
 export const builtinTrainer: Trainer = {
   name: 'builtin',
   start: ({ examples, config, checkpoint }) => startTrainerWorker({ examples, config, checkpoint }),
+  recommend: recommendBuiltin,
+  predict: predictWithBuiltin,
 };

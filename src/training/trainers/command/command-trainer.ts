@@ -28,9 +28,21 @@ const MAX_FILE_BYTES = 1024 * 1024 * 1024 - 1;
 /** The server's own secrets are none of the trainer's business. */
 const WITHHELD_ENV = ['AUTH_TOKENS', 'DATABASE_URL'];
 
+/**
+ * What a command trainer gets for the settings a job leaves out: the prototype's values, made
+ * for fine-tuning a pretrained transformer (the protocol has no way yet to declare others).
+ */
+export const COMMAND_RECOMMENDATION = { learningRate: 0.00005, warmupSteps: 500 } as const;
+
 /** TRAINER=command: training by an external program that speaks docs/trainer-command.md. */
 export function createCommandTrainer(options: CommandTrainerOptions): Trainer {
-  return { name: 'command', start: (input) => startCommandSession(options, input) };
+  return {
+    name: 'command',
+    start: (input) => startCommandSession(options, input),
+    recommend: () => ({ ...COMMAND_RECOMMENDATION }),
+    // The server cannot run an external trainer's model: its versions cannot be scored here.
+    predict: () => null,
+  };
 }
 
 export function startCommandSession(
