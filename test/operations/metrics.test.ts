@@ -19,7 +19,7 @@ const fastPath = testSettings().sseFastPath;
 let app: TestApp;
 let served: ServedApp;
 beforeAll(async () => {
-  app = await createTestApp({ settings: testSettings({ METRICS_TOKEN }) });
+  app = await createTestApp({ settings: testSettings({ METRICS_TOKEN }), trainingData: true });
   served = await serveApp(app);
 });
 afterAll(async () => {

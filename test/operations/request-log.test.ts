@@ -14,7 +14,7 @@ let app: TestApp;
 let served: ServedApp;
 beforeAll(async () => {
   const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
-  app = await createTestApp({ logger });
+  app = await createTestApp({ logger, trainingData: true });
   served = await serveApp(app, undefined, logger);
 });
 beforeEach(() => {

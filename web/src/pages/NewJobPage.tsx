@@ -60,7 +60,7 @@ const INITIAL: Form = {
   states: [],
   epochs: '10',
   batchSize: '16',
-  learningRate: '0.00005',
+  learningRate: '',
   warmupSteps: '500',
   weightDecay: '0.01',
   gradientAccumulation: '4',
