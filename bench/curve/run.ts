@@ -19,6 +19,7 @@ import { loadConfig } from '../../src/config.ts';
 import { type Database, openDatabase } from '../../src/db/client.ts';
 import { encodeGlobalID } from '../../src/schema/global-ids.ts';
 import { insertPoints, newJob, noisyPointRows } from '../../test/support/fixtures.ts';
+import { seedTrainingData } from '../../test/support/training-data.ts';
 
 const POINTS = Number(process.env.BENCH_POINTS ?? 100_000);
 const CALLS = Number(process.env.BENCH_CALLS ?? 50);
@@ -37,6 +38,7 @@ async function measure(label: string, database: Database) {
     settings: loadConfig({ OCR_WORKERS: '1', RESPONSE_CACHE_TTL_MS: '0' }),
   });
   try {
+    await seedTrainingData(database.db);
     const job = await newJob(database.db, 'long run');
     await insertPoints(database.db, noisyPointRows(job.id, POINTS));
     const body = JSON.stringify({

@@ -23,6 +23,7 @@ import { encodeGlobalID } from '../../src/schema/global-ids.ts';
 import { launchBrowser, openPage } from '../../test/support/chromium.ts';
 import { advance, insertPoints, newJob, pointRows } from '../../test/support/fixtures.ts';
 import { FakeRunner } from '../../test/support/runner.ts';
+import { seedTrainingData } from '../../test/support/training-data.ts';
 
 const POINTS = Number(process.env.BENCH_POINTS ?? 80_000);
 const PER_EVENT = Number(process.env.BENCH_POINTS_PER_EVENT ?? 400);
@@ -47,6 +48,7 @@ const jobPath = (id: string) =>
 
 const browser = await launchBrowser();
 try {
+  await seedTrainingData(db);
   // open
   const stored = await advance(db, await newJob(db, 'stored run'), 'claim', 'startTraining');
   await insertPoints(db, pointRows(stored.id, POINTS, 100));

@@ -36,6 +36,7 @@ import { encodeGlobalID } from '../../src/schema/global-ids.ts';
 import { createJob, getJob, transitionJob } from '../../src/training/jobs.ts';
 import { builtinTrainer } from '../../src/training/trainers/port.ts';
 import { startCommand } from '../../test/support/processes.ts';
+import { seedTrainingData } from '../../test/support/training-data.ts';
 import { type ClientsConfig, type ClientsReport, HISTOGRAM_MS } from './protocol.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -265,6 +266,7 @@ const relay = await startPgRelay({
   readJob: (id) => getJob(database.db, id),
   logger: pino({ level: 'warn' }),
 });
+await seedTrainingData(database.db);
 const created = await createJob(database.db, builtinTrainer, {
   name: 'fan-out',
   bundeslaender: ['NW'],

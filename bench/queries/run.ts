@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCommand } from '../../test/support/processes.ts';
+import { corpusRecords, toJsonl } from '../../test/training/corpus.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SEED = path.resolve(ROOT, '../shared/reference/seed');
@@ -76,6 +77,28 @@ async function gql(url: string, query: string) {
   return json;
 }
 
+/** Jobs need training data: a small corpus for NW and BY, through `importDocuments`. */
+async function importSeedCorpus(url: string) {
+  const form = new FormData();
+  form.append(
+    'operations',
+    JSON.stringify({
+      query: 'mutation ($file: File!) { importDocuments(file: $file) { rejected } }',
+      variables: { file: null },
+    }),
+  );
+  form.append('map', JSON.stringify({ 0: ['variables.file'] }));
+  const corpus = toJsonl(corpusRecords({ states: ['NW', 'BY'], perTypeAndState: 4 }));
+  form.append('0', new File([corpus], 'seed.jsonl', { type: 'application/jsonl' }));
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}` },
+    body: form,
+  });
+  const json = (await res.json()) as { errors?: unknown };
+  if (json.errors) throw new Error(JSON.stringify(json.errors));
+}
+
 const children: ChildProcess[] = [];
 let seedPid: string | undefined;
 function cleanUp() {
@@ -94,6 +117,8 @@ const api = spawn(node as string, startArgs, {
     DATA_DIR: path.join(work, 'data'),
     AUTH_TOKENS: `${TOKEN}:admin`,
     DEMO_DATA: 'false',
+    // the API alone, as the other targets: its jobs stay queued
+    WORKER: 'false',
     LOG_FORMAT: 'json',
     LOG_LEVEL: 'warn',
   },
@@ -107,6 +132,7 @@ for (let i = 0; i < 100; i++) {
   } catch {}
   await new Promise((r) => setTimeout(r, 200));
 }
+await importSeedCorpus(apiUrl);
 for (let i = 0; i < JOBS; i++) {
   await gql(
     apiUrl,
