@@ -17,10 +17,14 @@
  * Usage: `npm run bench:fanout`. Needs PostgreSQL (DATABASE_URL, default the local server) and
  * the prototype's Debian packages (README "Benchmarks"). Env: BENCH_SIZES=1000,5000,10000,
  * BENCH_SECONDS=20, BENCH_RATE=2 (events/s), BENCH_TARGETS=bare,api,prototype,
- * BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof`) for the API server's node.
+ * BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof`) for the API server's node, BENCH_HEAP_SNAPSHOTS=<dir>
+ * to write a heap snapshot of the API server before its subscribers connect and one 2 s after
+ * (compare them with heap-diff.ts; the snapshots stall the server, so its figures are not for
+ * reading then), BENCH_SETUP_PROFILE=<dir> to profile the API server while its subscribers
+ * connect (CPU and every allocation, see setup-profile.ts).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +42,7 @@ import { builtinTrainer } from '../../src/training/trainers/port.ts';
 import { startCommand } from '../../test/support/processes.ts';
 import { seedTrainingData } from '../../test/support/training-data.ts';
 import { type ClientsConfig, type ClientsReport, HISTOGRAM_MS } from './protocol.ts';
+import { profileSetup } from './setup-profile.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SEED = path.resolve(ROOT, '../shared/reference/seed');
@@ -49,6 +54,13 @@ const RATE = Number(process.env.BENCH_RATE ?? 2);
 const PER_PROCESS = 5000;
 const PORTS = { bare: 4310, api: 4300, prototype: 8100 };
 const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const SETUP_PROFILE = process.env.BENCH_SETUP_PROFILE
+  ? path.resolve(process.env.BENCH_SETUP_PROFILE)
+  : null;
+const INSPECTOR_PORT = 9339;
+const SNAPSHOTS = process.env.BENCH_HEAP_SNAPSHOTS
+  ? path.resolve(process.env.BENCH_HEAP_SNAPSHOTS)
+  : null;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const children = new Set<ChildProcess>();
@@ -117,6 +129,32 @@ async function waitReady(server: ChildProcess, url: string) {
   throw new Error(`${url} did not become ready`);
 }
 
+/**
+ * Has `server` (started with --heapsnapshot-signal=SIGUSR2) write a heap snapshot into
+ * SNAPSHOTS, named `name`. V8 writes it on the server's main thread: once the file exists and
+ * the server answers `url` again, it is complete.
+ */
+async function heapSnapshot(server: ChildProcess, url: string, name: string) {
+  if (!SNAPSHOTS) return;
+  const known = new Set(readdirSync(SNAPSHOTS));
+  server.kill('SIGUSR2');
+  for (;;) {
+    await sleep(500);
+    const made = readdirSync(SNAPSHOTS).find((f) => f.endsWith('.heapsnapshot') && !known.has(f));
+    if (
+      made &&
+      (await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
+      renameSync(path.join(SNAPSHOTS, made), path.join(SNAPSHOTS, name));
+      console.log(`heap snapshot ${path.join(SNAPSHOTS, name)}`);
+      return;
+    }
+  }
+}
+
 type Row = {
   label: string;
   n: number;
@@ -147,7 +185,12 @@ async function measure(
   serverPid: number,
   config: Omit<ClientsConfig, 'count'>,
   publishing: (on: boolean) => void = () => {},
+  snapshot: (stage: 'before' | 'connected') => Promise<void> = async () => {},
+  profiling = false,
 ): Promise<Row> {
+  await snapshot('before');
+  const profiled =
+    profiling && SETUP_PROFILE ? await profileSetup(INSPECTOR_PORT, SETUP_PROFILE) : null;
   const before = usage(serverPid);
   const procs = Array.from({ length: Math.ceil(n / PER_PROCESS) }, (_, i) =>
     spawnRaised(process.execPath, ['--import', 'tsx', 'bench/fanout/clients.ts'], {
@@ -169,9 +212,11 @@ async function measure(
     procs.map((p) => message<{ connected: number }>(p, 'connected')),
   );
   const connectS = (Date.now() - connectStart) / 1000;
+  await profiled?.(connected.reduce((sum, c) => sum + c.connected, 0));
   publishing(true);
   await sleep(2000);
   const idle = usage(serverPid);
+  await snapshot('connected');
   for (const p of procs) p.send({ type: 'measure' });
   const start = usage(serverPid);
   const startedAt = Date.now();
@@ -326,6 +371,14 @@ async function bare(n: number) {
 
 async function api(n: number) {
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  if (SNAPSHOTS) {
+    mkdirSync(SNAPSHOTS, { recursive: true });
+    nodeArgs.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${SNAPSHOTS}`);
+  }
+  if (SETUP_PROFILE) {
+    mkdirSync(SETUP_PROFILE, { recursive: true });
+    nodeArgs.push(`--inspect=127.0.0.1:${INSPECTOR_PORT}`);
+  }
   const [node, ...startArgs] = startCommand();
   const server = spawnRaised(node as string, [...nodeArgs, ...startArgs], {
     PORT: String(PORTS.api),
@@ -353,6 +406,13 @@ async function api(n: number) {
       (on) => {
         publishing = on;
       },
+      (stage) =>
+        heapSnapshot(
+          server,
+          `http://127.0.0.1:${PORTS.api}/ready`,
+          `api-${n}-${stage}.heapsnapshot`,
+        ),
+      true,
     ),
   );
   await stop(server);
