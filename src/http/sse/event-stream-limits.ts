@@ -76,7 +76,8 @@ export function admitEventStream(
   }
   const entry: Admitted = { slot, reservation: reserved && token !== null ? token : undefined };
   admitted.set(res, entry);
-  res.once('close', () => entry.slot?.release());
+  // `on`, not `once` (a response closes once): once() would wrap the listener per stream
+  res.on('close', () => entry.slot?.release());
   return true;
 }
 
@@ -116,7 +117,7 @@ export function useEventStreamLimits(logger: Logger): Plugin {
           return;
         }
         slot = acquired;
-        res.once('close', acquired.release);
+        res.on('close', () => acquired.release());
       }
       slot.close = () => res.destroy();
       capBacklog(res, streams.limits.maxStreamBacklogBytes, logger, requestRecordOf(req));
