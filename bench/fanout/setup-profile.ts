@@ -17,6 +17,12 @@ type HeapNode = {
   children: HeapNode[];
 };
 
+type CpuProfile = {
+  nodes: Array<{ id: number; callFrame: HeapNode['callFrame']; children?: number[] }>;
+  samples: number[];
+  timeDeltas: number[];
+};
+
 type Session = { send<T>(method: string, params?: object): Promise<T>; close(): void };
 
 async function connect(port: number): Promise<Session> {
@@ -63,7 +69,7 @@ export async function profileSetup(
   });
   await session.send('Profiler.start');
   return async (subscribers) => {
-    const { profile: cpu } = await session.send<{ profile: unknown }>('Profiler.stop');
+    const { profile: cpu } = await session.send<{ profile: CpuProfile }>('Profiler.stop');
     const { profile: heap } = await session.send<{ profile: { head: HeapNode } }>(
       'HeapProfiler.stopSampling',
     );
@@ -71,7 +77,35 @@ export async function profileSetup(
     writeFileSync(path.join(dir, 'setup.cpuprofile'), JSON.stringify(cpu));
     writeFileSync(path.join(dir, 'setup.heapprofile'), JSON.stringify(heap));
     printAllocations(heap.head, subscribers);
+    printCpu(cpu, subscribers);
   };
+}
+
+const frameName = ({ functionName, url, lineNumber, columnNumber }: HeapNode['callFrame']) => {
+  const source = originalPosition(url, lineNumber, columnNumber);
+  const file = source.file.replace(/^.*\/node_modules\//, '').replace(/^.*\/src\//, 'src/');
+  return `${functionName || '(anonymous)'} ${file}:${source.line + 1}`;
+};
+
+/** CPU time per subscriber by function (self time), and the total, idle excluded. */
+function printCpu(profile: CpuProfile, subscribers: number): void {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const self = new Map<string, number>();
+  let busy = 0;
+  profile.samples.forEach((id, i) => {
+    const node = byId.get(id);
+    const us = profile.timeDeltas[i] ?? 0;
+    if (!node || node.callFrame.functionName === '(idle)') return;
+    busy += us;
+    const name = frameName(node.callFrame);
+    self.set(name, (self.get(name) ?? 0) + us);
+  });
+  console.log(
+    `setup CPU: ${(busy / subscribers).toFixed(0)} µs per subscriber (main thread, sampled)`,
+  );
+  for (const [name, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+    console.log(`${(us / subscribers).toFixed(1).padStart(8)} µs  ${name}`);
+  }
 }
 
 /** Allocated bytes per subscriber by the allocating function, and by the nearest frame in src/. */
@@ -79,14 +113,8 @@ function printAllocations(head: HeapNode, subscribers: number): void {
   const bySite = new Map<string, number>();
   const byOwn = new Map<string, number>();
   let total = 0;
-  const frameName = (node: HeapNode) => {
-    const { functionName, url, lineNumber, columnNumber } = node.callFrame;
-    const source = originalPosition(url, lineNumber, columnNumber);
-    const file = source.file.replace(/^.*\/node_modules\//, '').replace(/^.*\/src\//, 'src/');
-    return `${functionName || '(anonymous)'} ${file}:${source.line + 1}`;
-  };
   const walk = (node: HeapNode, ownFrame: string) => {
-    const name = frameName(node);
+    const name = frameName(node.callFrame);
     const own = name.includes(' src/') ? name : ownFrame;
     if (node.selfSize > 0) {
       total += node.selfSize;
