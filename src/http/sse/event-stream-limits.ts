@@ -34,9 +34,13 @@ const isEventStream = (response: Response) =>
 
 /** The graphql-sse stream token a request names (single-connection mode), if any. */
 function streamTokenOf(req: IncomingMessage): string | null {
-  const url = new URL(req.url ?? '', 'http://localhost');
-  if (url.pathname !== SSE_ENDPOINT) return null;
-  const given = req.headers[TOKEN_HEADER_KEY] ?? url.searchParams.get(TOKEN_QUERY_KEY);
+  if (pathOf(req.url) !== SSE_ENDPOINT) return null;
+  // the URL is parsed only for a token in the query (every stream request asks this)
+  const given =
+    req.headers[TOKEN_HEADER_KEY] ??
+    (req.url?.includes('?')
+      ? new URL(req.url, 'http://localhost').searchParams.get(TOKEN_QUERY_KEY)
+      : null);
   return (Array.isArray(given) ? given.join('') : given) || null;
 }
 
