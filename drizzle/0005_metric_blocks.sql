@@ -3,6 +3,7 @@ CREATE TABLE "metric_blocks" (
 	"block" integer NOT NULL,
 	"first_step" integer NOT NULL,
 	"last_step" integer NOT NULL,
+	"validations" integer NOT NULL,
 	"min_loss" double precision[],
 	"max_loss" double precision[],
 	"min_val_loss" double precision[],
@@ -16,8 +17,8 @@ CREATE INDEX "metric_points_validation_idx" ON "metric_points" USING btree ("job
 -- says what a block holds. A block left without points goes.
 CREATE FUNCTION "refresh_metric_blocks"("job_ids" uuid[], "blocks" integer[]) RETURNS void
 LANGUAGE sql AS $$
-	INSERT INTO "metric_blocks" ("job_id", "block", "first_step", "last_step", "min_loss", "max_loss", "min_val_loss", "max_val_loss")
-	SELECT t.job_id, t.block, min(p.step), max(p.step),
+	INSERT INTO "metric_blocks" ("job_id", "block", "first_step", "last_step", "validations", "min_loss", "max_loss", "min_val_loss", "max_val_loss")
+	SELECT t.job_id, t.block, min(p.step), max(p.step), count(p.val_loss),
 		min(array[p.loss, p.step]) FILTER (WHERE p.loss IS NOT NULL),
 		max(array[p.loss, p.step]) FILTER (WHERE p.loss IS NOT NULL),
 		min(array[p.val_loss, p.step]) FILTER (WHERE p.val_loss IS NOT NULL),
@@ -26,7 +27,7 @@ LANGUAGE sql AS $$
 	JOIN "metric_points" p ON p.job_id = t.job_id AND p.step BETWEEN t.block << 5 AND (t.block << 5) + 31
 	GROUP BY t.job_id, t.block
 	ON CONFLICT ("job_id", "block") DO UPDATE SET
-		"first_step" = excluded.first_step, "last_step" = excluded.last_step,
+		"first_step" = excluded.first_step, "last_step" = excluded.last_step, "validations" = excluded.validations,
 		"min_loss" = excluded.min_loss, "max_loss" = excluded.max_loss,
 		"min_val_loss" = excluded.min_val_loss, "max_val_loss" = excluded.max_val_loss;
 	DELETE FROM "metric_blocks" b

@@ -146,7 +146,7 @@ export const metricPoints = pgTable(
  * What `curve` needs of each block of 32 consecutive steps of a job (block = step >> 5), so that
  * a long run is read as blocks instead of points. Kept by a trigger on `metric_points` in the
  * statement that writes the points (drizzle/0005_metric_blocks.sql), so it never disagrees with
- * them. Each extreme is `{value, step}`: the lowest with its earliest step, the highest with its
+ * them. `validations` counts its points with a valLoss. Each extreme is `{value, step}`: the lowest with its earliest step, the highest with its
  * latest, null when the block has no such value.
  */
 export const metricBlocks = pgTable(
@@ -158,6 +158,7 @@ export const metricBlocks = pgTable(
     block: integer('block').notNull(),
     firstStep: integer('first_step').notNull(),
     lastStep: integer('last_step').notNull(),
+    validations: integer('validations').notNull(),
     minLoss: doublePrecision('min_loss').array(),
     maxLoss: doublePrecision('max_loss').array(),
     minValLoss: doublePrecision('min_val_loss').array(),
