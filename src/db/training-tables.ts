@@ -135,10 +135,8 @@ export const metricPoints = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.jobId, t.step] }),
-    // `curve` counts and lists a range's validation points without reading the others
-    index('metric_points_validation_idx')
-      .on(t.jobId, t.step)
-      .where(sql`${t.valLoss} is not null`),
+    // `curve` finds a range's validation points without reading the others
+    index('metric_points_validation_idx').on(t.jobId, t.step).where(sql`${t.valLoss} is not null`),
   ],
 );
 
