@@ -28,12 +28,12 @@ export type CurveArgs = { maxPoints: number; fromStep?: number | null; toStep?: 
  *   highest-valLoss point.
  *
  * So at most 2 + V + 2B (or 2 + 4B) ≤ maxPoints distinct steps, all chosen in one statement that
- * returns only the chosen points, so memory here does not grow with the length of the run. A
- * step's bucket is ⌊slice · B / S⌋; buckets are runs of consecutive steps. The statement reads a
- * range as the summaries of its 32-step blocks (`metric_blocks`: each block's loss and valLoss
- * extremes with their steps, kept by the database with the points), and the points themselves
- * only for blocks that straddle a bucket boundary or an end of the range: about
- * points/32 + 32·(B + 1) rows instead of every point. V comes from the index of validation points.
+ * returns only the chosen points, so memory here does not grow with the length of the run.
+ * Buckets are runs of consecutive steps, so the statement reads a range as the summaries of its
+ * 32-step blocks (`metric_blocks`: each block's validation count and loss and valLoss extremes
+ * with their steps, kept by the database with the points), and the points themselves only for
+ * blocks that straddle a bucket boundary or an end of the range: about points/32 + 32·(B + 1)
+ * rows instead of every point, with exactly the result the rule gives over every point.
  */
 export async function curve(db: Db, jobId: string, args: CurveArgs): Promise<MetricPointRow[]> {
   const { maxPoints, fromStep, toStep } = args;
