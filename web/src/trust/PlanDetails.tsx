@@ -1,16 +1,62 @@
 import { Fact } from '../components/common.tsx';
 import { formatCount, formatDuration, formatRate } from '../format.ts';
-import type { TrainingPlan } from './contract.ts';
+import { graphql, type ResultOf } from '../graphql.ts';
 
-/** The inside of the New job form's Plan region, from `trainingPlan(input)`. */
-export function PlanDetails({ plan }: { plan: TrainingPlan }) {
+/** What `trainingPlan(input)` and a job's stored `plan` tell about a run. */
+export const PlanFields = graphql(`
+  fragment PlanFields on TrainingPlan {
+    documents
+    examples
+    trainExamples
+    validationExamples
+    labels {
+      label
+      count
+    }
+    stepsPerEpoch
+    totalSteps
+    warmupSteps
+    learningRate
+    estimatedDurationMs
+    warnings {
+      code
+      message
+    }
+  }
+`);
+
+export type TrainingPlan = ResultOf<typeof PlanFields>;
+
+/** The settings the trainer resolves when the input leaves them out. */
+type ResolvedSetting = 'learningRate' | 'warmupSteps';
+
+const CHOSEN = " (trainer's choice)";
+
+/**
+ * The plan's facts, labels and warnings. `trainerChose` names the settings the input left to
+ * the trainer, so that their resolved values say so.
+ */
+export function PlanDetails({
+  plan,
+  trainerChose = [],
+}: {
+  plan: TrainingPlan;
+  trainerChose?: readonly string[];
+}) {
+  const chosen = (setting: ResolvedSetting) => (trainerChose.includes(setting) ? CHOSEN : '');
   return (
     <>
       <dl className="facts">
         <Fact term="Total steps">{formatCount(plan.totalSteps)}</Fact>
         <Fact term="Steps per epoch">{formatCount(plan.stepsPerEpoch)}</Fact>
-        <Fact term="Warm-up steps">{formatCount(plan.warmupSteps)}</Fact>
-        <Fact term="Learning rate">{formatRate(plan.learningRate)}</Fact>
+        <Fact term="Warm-up steps">
+          {formatCount(plan.warmupSteps)}
+          {chosen('warmupSteps')}
+        </Fact>
+        <Fact term="Learning rate">
+          {formatRate(plan.learningRate)}
+          {chosen('learningRate')}
+        </Fact>
         <Fact term="Documents">{formatCount(plan.documents)}</Fact>
         <Fact term="Examples (train / validation)">
           {formatCount(plan.trainExamples)} / {formatCount(plan.validationExamples)}
