@@ -65,7 +65,10 @@ describeInBrowser('dashboard: sign-in and jobs', { timeout: 90_000 }, () => {
     await page.getByRole('button', { name: 'New job' }).click();
     await page.getByRole('heading', { name: 'New job' }).waitFor();
     await page.getByLabel('Name').fill('Zeugnisse NW');
-    await page.getByRole('group', { name: 'States' }).getByLabel(/^NW\b/).check();
+    await page
+      .getByRole('group', { name: 'States' })
+      .getByRole('checkbox', { name: 'NW', exact: true })
+      .check();
     const plan = page.getByRole('region', { name: 'Plan' });
     await expect.poll(() => plan.textContent()).toContain('Total steps');
     await expectAccessible(page);

@@ -55,7 +55,10 @@ describeInBrowser('dashboard: plan, results and activation', { timeout: 120_000 
     expect(await page.getByText("Empty: the trainer's choice").count()).toBeGreaterThan(0);
 
     // no name yet: the plan does not need one
-    await page.getByRole('group', { name: 'States' }).getByLabel(/^NW\b/).check();
+    await page
+      .getByRole('group', { name: 'States' })
+      .getByRole('checkbox', { name: 'NW', exact: true })
+      .check();
     await page.getByLabel('Epochs').fill('2');
     const totalSteps = fact(plan, 'Total steps');
     await expect.poll(() => totalSteps.textContent()).toMatch(/^\d+$/);

@@ -10,7 +10,12 @@ import { allows, isTerminal, type JobAction } from '../jobs/actions.ts';
 import { MetricSeries, type Point } from '../jobs/metric-series.ts';
 import { Link, navigate } from '../router.tsx';
 import { ActivationDecision, EvaluationFields } from '../trust/Activation.tsx';
-import { PlanDetails, PlanFields, type TrainingPlan } from '../trust/PlanDetails.tsx';
+import {
+  PlanDetails,
+  PlanFields,
+  TrainersChoice,
+  type TrainingPlan,
+} from '../trust/PlanDetails.tsx';
 import { ValidationFields, ValidationResults } from '../trust/ValidationResults.tsx';
 
 const JobDetail = graphql(`
@@ -441,8 +446,6 @@ function ProgressFacts({ job }: { job: Job }) {
 
 function ConfigFacts({ job }: { job: Job }) {
   const c = job.config;
-  const chosen = (field: string) =>
-    c.defaultsApplied.includes(field) ? " (trainer's choice)" : '';
   return (
     <section className="card" aria-labelledby="config-heading">
       <h2 id="config-heading">Configuration</h2>
@@ -453,11 +456,11 @@ function ConfigFacts({ job }: { job: Job }) {
         <Fact term="Batch size">{c.batchSize}</Fact>
         <Fact term="Learning rate">
           {formatRate(c.learningRate)}
-          {chosen('learningRate')}
+          <TrainersChoice field="learningRate" applied={c.defaultsApplied} />
         </Fact>
         <Fact term="Warm-up steps">
           {c.warmupSteps}
-          {chosen('warmupSteps')}
+          <TrainersChoice field="warmupSteps" applied={c.defaultsApplied} />
         </Fact>
         <Fact term="Weight decay">{c.weightDecay}</Fact>
         <Fact term="Gradient accumulation">{c.gradientAccumulation}</Fact>

@@ -1,4 +1,4 @@
-import { type FormEvent, type ReactNode, useEffect, useId, useState } from 'react';
+import { type FormEvent, type ReactNode, useEffect, useId, useRef, useState } from 'react';
 import { type UseQueryState, useMutation, useQuery } from 'urql';
 import { fieldErrors } from '../api/errors.ts';
 import { useCanMutate } from '../auth/session.tsx';
@@ -127,6 +127,17 @@ function toInput(form: Form): Input {
   return input;
 }
 
+/** The input fields the form shows: an error on any other is shown above the form. */
+const SHOWN_FIELDS: ReadonlySet<string> = new Set([
+  'name',
+  'modelType',
+  'bundeslaender',
+  ...MAIN_NUMBERS.map((f) => f.name),
+  ...MORE_NUMBERS.map((f) => f.name),
+  'mixedPrecision',
+  'activation',
+]);
+
 /** The plan's input: the form's, with a stand-in name while the form has none. */
 function planInput(key: string): Input {
   const input = JSON.parse(key) as Input;
@@ -166,6 +177,15 @@ export function NewJobPage() {
   const errors = {
     byField: created.error && sentKey === inputKey ? createErrors.byField : planErrors.byField,
   };
+  const unplaced = Object.entries(errors.byField)
+    .filter(([field]) => !SHOWN_FIELDS.has(field))
+    .map(([, message]) => message);
+  // a field with an error is never hidden in the closed More settings
+  const more = useRef<HTMLDetailsElement>(null);
+  const moreHasError = MORE_NUMBERS.some((f) => errors.byField[f.name]);
+  useEffect(() => {
+    if (moreHasError && more.current) more.current.open = true;
+  }, [moreHasError]);
   const set = <K extends keyof Form>(key: K, value: Form[K]) =>
     setForm((current) => ({ ...current, [key]: value }));
 
@@ -194,7 +214,7 @@ export function NewJobPage() {
       <h1>New job</h1>
       <div className="new-job">
         <form className="card form" onSubmit={submit} noValidate>
-          {createErrors.other.map((message) => (
+          {[...createErrors.other, ...unplaced].map((message) => (
             <p key={message} role="alert" className="error">
               {message}
             </p>
@@ -234,7 +254,7 @@ export function NewJobPage() {
               <NumberField key={field.name} {...field} form={form} set={set} errors={errors} />
             ))}
           </div>
-          <details className="more">
+          <details className="more" ref={more}>
             <summary>More settings</summary>
             <div className="row3">
               {MORE_NUMBERS.map((field) => (
@@ -389,13 +409,19 @@ function StatesField({
       {!result.data && <Loading what="states" />}
       <div className="state-grid">
         {states.map(({ key, count }) => (
-          <label key={key} className="check" title={`${formatCount(count)} documents`}>
+          // named by its state code alone; the count describes it
+          <label key={key} className="check">
             <input
               type="checkbox"
               checked={selected.includes(key)}
               onChange={(e) => toggle(key, e.target.checked)}
+              aria-describedby={`${errorId}-${key}`}
             />
-            {key} <span className="muted small">{formatCount(count)}</span>
+            {key}{' '}
+            <span id={`${errorId}-${key}`} className="muted small" aria-hidden="true">
+              {formatCount(count)}
+              <span className="visually-hidden"> documents</span>
+            </span>
           </label>
         ))}
       </div>

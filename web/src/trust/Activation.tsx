@@ -45,8 +45,8 @@ export function ActivationDecision({ evaluation }: { evaluation: ActivationEvalu
   return (
     <div className="decision">
       <p>
-        <strong>{DECISIONS[evaluation.decision] ?? evaluation.decision}</strong>.{' '}
-        {evaluation.reason}
+        <strong>{DECISIONS[evaluation.decision] ?? evaluation.decision}</strong> —{' '}
+        {evaluation.reason}.
       </p>
       <p className="muted small">
         Macro-F1 {formatPercent(evaluation.challengerF1)}

@@ -27,10 +27,13 @@ export const PlanFields = graphql(`
 
 export type TrainingPlan = ResultOf<typeof PlanFields>;
 
-/** The settings the trainer resolves when the input leaves them out. */
-type ResolvedSetting = 'learningRate' | 'warmupSteps';
-
-const CHOSEN = " (trainer's choice)";
+/**
+ * Marks a resolved setting that the input left to the trainer (`applied`: the names of such
+ * settings, as in TrainingConfig.defaultsApplied).
+ */
+export function TrainersChoice({ field, applied }: { field: string; applied: readonly string[] }) {
+  return applied.includes(field) ? <span className="muted"> (trainer's choice)</span> : null;
+}
 
 /**
  * The plan's facts, labels and warnings. `trainerChose` names the settings the input left to
@@ -43,7 +46,6 @@ export function PlanDetails({
   plan: TrainingPlan;
   trainerChose?: readonly string[];
 }) {
-  const chosen = (setting: ResolvedSetting) => (trainerChose.includes(setting) ? CHOSEN : '');
   return (
     <>
       <dl className="facts">
@@ -51,11 +53,11 @@ export function PlanDetails({
         <Fact term="Steps per epoch">{formatCount(plan.stepsPerEpoch)}</Fact>
         <Fact term="Warm-up steps">
           {formatCount(plan.warmupSteps)}
-          {chosen('warmupSteps')}
+          <TrainersChoice field="warmupSteps" applied={trainerChose} />
         </Fact>
         <Fact term="Learning rate">
           {formatRate(plan.learningRate)}
-          {chosen('learningRate')}
+          <TrainersChoice field="learningRate" applied={trainerChose} />
         </Fact>
         <Fact term="Documents">{formatCount(plan.documents)}</Fact>
         <Fact term="Examples (train / validation)">
