@@ -1,4 +1,3 @@
-import { useMemo } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { useCanMutate } from '../auth/session.tsx';
 import { Empty, ErrorNotice, Loading, useTitle } from '../components/common.tsx';
@@ -93,7 +92,7 @@ function ModelTypeSection({ type }: { type: ModelType }) {
   const [result] = useQuery({
     query: VersionsQuery,
     variables: { modelType: type, history: HISTORY },
-    context: useMemo(() => FOLLOWS_VERSIONS, []),
+    context: FOLLOWS_VERSIONS,
   });
   const [activation, activate] = useMutation(Activate);
   const [rollback, rollBack] = useMutation(RollBack);

@@ -175,7 +175,7 @@ export function NewJobPage() {
   // Next to the fields: Create's errors for the input it sent, else the plan's, which refuses
   // what Create would refuse, so that a bad value is marked as it is typed.
   const errors = {
-    byField: created.error && sentKey === inputKey ? createErrors.byField : planErrors.byField,
+    byField: sentKey === inputKey && created.error ? createErrors.byField : planErrors.byField,
   };
   const unplaced = Object.entries(errors.byField)
     .filter(([field]) => !SHOWN_FIELDS.has(field))
