@@ -464,11 +464,7 @@ function PlanPreview({
           {result.error && !otherErrors.length && !updating && (
             <p className="muted">No plan for this input: see the marked fields.</p>
           )}
-          {!result.error && plan && (
-            <div className={updating ? 'stale' : undefined}>
-              <PlanDetails plan={plan} trainerChose={trainerChose} />
-            </div>
-          )}
+          {!result.error && plan && <PlanDetails plan={plan} trainerChose={trainerChose} />}
           <p className="muted small" role="status">
             {updating ? 'Updating the plan…' : ''}
           </p>
