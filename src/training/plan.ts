@@ -63,7 +63,7 @@ export async function planJob(
     config.gradientAccumulation,
     config.epochs,
   );
-  const recommended = trainer.recommend({
+  const recommended = await trainer.recommend({
     trainExamples: split.train.length,
     totalSteps: steps.totalSteps,
   });
