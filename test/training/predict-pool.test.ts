@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { batches, PredictPool, type PredictPoolOptions } from '../../src/training/predict/pool.ts';
 import {
   createModelPredictor,
   PredictMissingError,
 } from '../../src/training/predict/model-predictor.ts';
+import { batches, PredictPool, type PredictPoolOptions } from '../../src/training/predict/pool.ts';
 import { repoRoot } from '../support/databases.ts';
 
 const FAKE = `node ${repoRoot}/test/training/fake-model.mjs`;
@@ -60,7 +60,10 @@ const alive = async (pid: number) => {
 describe('the predict pool', () => {
   it('starts a model process on first use, waits for its ready line and keeps it warm', async () => {
     const records: Record<string, unknown>[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => records.push(JSON.parse(line)) });
+    const logger = pino(
+      { level: 'info' },
+      { write: (line: string) => records.push(JSON.parse(line)) },
+    );
     const p = pool({ logger });
     const fake = fakeModel('v1');
     const [first] = await p.predict(fake.model, ['Die Schülerinnen und Schüler …']);
@@ -78,7 +81,12 @@ describe('the predict pool', () => {
     expect(p.liveModels()).toEqual(['v1']);
     // Its structured stderr line, in the server's log at its level with its fields.
     expect(records).toContainEqual(
-      expect.objectContaining({ level: 30, msg: 'fake model loaded', fields: { pid }, modelVersionId: 'v1' }),
+      expect.objectContaining({
+        level: 30,
+        msg: 'fake model loaded',
+        fields: { pid },
+        modelVersionId: 'v1',
+      }),
     );
   });
 
@@ -87,7 +95,9 @@ describe('the predict pool', () => {
     const fake = fakeModel('batches');
     const texts = Array.from({ length: 130 }, (_, i) => `text ${i}`);
     expect(await p.predict(fake.model, texts)).toHaveLength(130);
-    const sizes = (await fake.lines()).filter((l) => l.startsWith('request ')).map((l) => l.split(' ')[2]);
+    const sizes = (await fake.lines())
+      .filter((l) => l.startsWith('request '))
+      .map((l) => l.split(' ')[2]);
     expect(sizes).toEqual(['64', '64', '2']);
 
     const large = 'x'.repeat(400 * 1024);
@@ -111,7 +121,9 @@ describe('the predict pool', () => {
     const fake = fakeModel('crash', { crashOn: 'boom' });
     const crash = await p.predict(fake.model, ['boom']).catch((e: Error) => e);
     expect(crash).toBeInstanceOf(Error);
-    expect((crash as Error).message).toMatch(/exited with code 3: .*fake model: crashing as asked/s);
+    expect((crash as Error).message).toMatch(
+      /exited with code 3: .*fake model: crashing as asked/s,
+    );
     // Within the backoff: the same error, and no new process.
     await expect(p.predict(fake.model, ['fine'])).rejects.toThrow((crash as Error).message);
     expect(await fake.pids('start')).toHaveLength(1);
@@ -151,7 +163,9 @@ describe('the predict pool', () => {
     await p.predict(fake.model, ['x']);
     const [pid] = await fake.pids('start');
     await vi.waitFor(() => expect(p.size).toBe(0), { timeout: 5_000, interval: 50 });
-    await vi.waitFor(async () => expect(await alive(pid as number)).toBe(false), { timeout: 5_000 });
+    await vi.waitFor(async () => expect(await alive(pid as number)).toBe(false), {
+      timeout: 5_000,
+    });
     expect(await fake.pids('eof')).toEqual([pid]);
   });
 
