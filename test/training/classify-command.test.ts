@@ -1,15 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { decodeGlobalID } from '@pothos/plugin-relay';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importStream } from '../../src/dataset/import.ts';
-import type { TrainingJobRow } from '../../src/db/schema.ts';
-import { jobTopic } from '../../src/events/topics.ts';
-import { startRunner } from '../../src/training/runner/index.ts';
 import { bytes, jsonl, record } from '../dataset/helpers.ts';
 import { codes, createTestApp, ok, type TestApp, testSettings } from '../support/app.ts';
 import { repoRoot } from '../support/databases.ts';
 import { syntheticCorpus } from '../trainer/synthetic-corpus.ts';
+import { trainVersionThroughApi } from './command-runs.ts';
 
 // classify and the champion evaluation of versions made by a command trainer, through its
 // predict mode: the kit's stdlib trainer always, the PyTorch example where torch is installed.
@@ -50,56 +46,21 @@ async function appFor(trainerCommand: string): Promise<TestApp> {
   return app;
 }
 
-/** Creates a job through the API (the trainer's defaults), runs it, returns its model version. */
-async function trainVersion(app: TestApp, trainerCommand: string): Promise<Version> {
-  const { createTrainingJob: created } = ok(
-    await app.gql<{ createTrainingJob: { id: string } }>(
-      `mutation { createTrainingJob(input: {
-        name: "command classify", bundeslaender: ["NW"], batchSize: 4, epochs: 4, gradientAccumulation: 1
-      }) { id } }`,
-    ),
-  );
-  const ended = new Promise<TrainingJobRow>((resolve) => {
-    const unsubscribe = app.events.subscribe(jobTopic(decodeGlobalID(created.id).id), ({ job }) => {
-      if (job.status !== 'COMPLETED' && job.status !== 'FAILED') return;
-      unsubscribe();
-      resolve(job);
-    });
-  });
-  const runner = startRunner(
+/** Trains a version with the trainer's defaults through the API. */
+const trainVersion = (app: TestApp, trainerCommand: string) =>
+  trainVersionThroughApi<Version>(
+    app,
+    trainerCommand,
     {
-      enabled: true,
-      concurrency: 1,
-      trainer: 'command',
-      trainerCommand,
-      leaseMs: 15_000,
-      flushIntervalMs: 50,
-      checkpointIntervalMs: 60_000,
-      pollIntervalMs: 50,
+      name: 'command classify',
+      bundeslaender: ['NW'],
+      batchSize: 4,
+      epochs: 4,
+      gradientAccumulation: 1,
     },
-    {
-      db: app.database.db,
-      events: app.events,
-      logger: pino({ level: 'silent' }),
-      predictor: app.predictor,
-    },
+    `id isActive evaluation { decision reason championF1 }
+     metrics { macroF1 perClass { label support } confusionMatrix }`,
   );
-  try {
-    expect((await ended).errorMessage).toBeNull();
-  } finally {
-    await runner?.stop();
-  }
-  const { trainingJob } = ok(
-    await app.gql<{ trainingJob: { modelVersion: Version } }>(
-      `query($id: ID!) { trainingJob(id: $id) { modelVersion {
-        id isActive evaluation { decision reason championF1 }
-        metrics { macroF1 perClass { label support } confusionMatrix }
-      } } }`,
-      { id: created.id },
-    ),
-  );
-  return trainingJob.modelVersion;
-}
 
 function expectClassification(c: Classification, version: Version) {
   expect(c.modelVersion.id).toBe(version.id);

@@ -1,14 +1,10 @@
-import { decodeGlobalID } from '@pothos/plugin-relay';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importStream } from '../../src/dataset/import.ts';
-import type { TrainingJobRow } from '../../src/db/schema.ts';
-import { jobTopic } from '../../src/events/topics.ts';
-import { startRunner } from '../../src/training/runner/index.ts';
 import { bytes, jsonl, record } from '../dataset/helpers.ts';
-import { createTestApp, ok, type TestApp, testSettings } from '../support/app.ts';
+import { createTestApp, type TestApp, testSettings } from '../support/app.ts';
 import { repoRoot } from '../support/databases.ts';
 import { syntheticCorpus } from '../trainer/synthetic-corpus.ts';
+import { trainVersionThroughApi } from './command-runs.ts';
 
 // The champion/challenger evaluation of command-made versions: on the examples the trainer held
 // out (validationIndices), by model processes of PREDICT_COMMAND.
@@ -40,56 +36,14 @@ type Version = {
   metrics: { perClass: { label: string; support: number }[]; confusionMatrix: number[][] };
 };
 
-async function trainVersion(activation: string, trainerCommand: string): Promise<Version> {
-  const { createTrainingJob: created } = ok(
-    await app.gql<{ createTrainingJob: { id: string } }>(
-      `mutation($activation: ActivationPolicy!) { createTrainingJob(input: {
-        name: "evaluation", bundeslaender: ["NW"], learningRate: 0.01, warmupSteps: 0, activation: $activation
-      }) { id } }`,
-      { activation },
-    ),
+const trainVersion = (activation: string, trainerCommand: string) =>
+  trainVersionThroughApi<Version>(
+    app,
+    trainerCommand,
+    { name: 'evaluation', bundeslaender: ['NW'], learningRate: 0.01, warmupSteps: 0, activation },
+    `id isActive evaluation { decision reason championVersion { id } }
+     metrics { perClass { label support } confusionMatrix }`,
   );
-  const ended = new Promise<TrainingJobRow>((resolve) => {
-    const unsubscribe = app.events.subscribe(jobTopic(decodeGlobalID(created.id).id), ({ job }) => {
-      if (job.status !== 'COMPLETED' && job.status !== 'FAILED') return;
-      unsubscribe();
-      resolve(job);
-    });
-  });
-  const runner = startRunner(
-    {
-      enabled: true,
-      concurrency: 1,
-      trainer: 'command',
-      trainerCommand,
-      leaseMs: 15_000,
-      flushIntervalMs: 50,
-      checkpointIntervalMs: 60_000,
-      pollIntervalMs: 50,
-    },
-    {
-      db: app.database.db,
-      events: app.events,
-      logger: pino({ level: 'silent' }),
-      predictor: app.predictor,
-    },
-  );
-  try {
-    expect((await ended).errorMessage).toBeNull();
-  } finally {
-    await runner?.stop();
-  }
-  const { trainingJob } = ok(
-    await app.gql<{ trainingJob: { modelVersion: Version } }>(
-      `query($id: ID!) { trainingJob(id: $id) { modelVersion {
-        id isActive evaluation { decision reason championVersion { id } }
-        metrics { perClass { label support } confusionMatrix }
-      } } }`,
-      { id: created.id },
-    ),
-  );
-  return trainingJob.modelVersion;
-}
 
 describe('evaluating a command-made version', () => {
   it('scores it on the examples its trainer held out, with its model process', async () => {
