@@ -82,41 +82,83 @@ async function driveJob(jobId: string, updates: Updates, ended: Promise<void>) {
   expect(updates.list.at(-1)?.job.status).toBe('CANCELLED');
 }
 
-describe('urql', () => {
-  test('queries over HTTP and follows trainingProgress over graphql-sse', async () => {
-    const client = new UrqlClient({
-      url: 'http://test/graphql',
-      fetch: app.yoga.fetch as typeof fetch,
-      fetchOptions: { headers },
-      exchanges: [
-        fetchExchange,
-        subscriptionExchange({
-          forwardSubscription: (request) => ({
-            subscribe: (sink) => ({
-              unsubscribe: sse.subscribe({ ...request, query: request.query ?? '' }, sink),
-            }),
+type SubscriptionTransport = Pick<SseClient<true> | WsClient, 'subscribe'>;
+
+/** An urql client that queries over HTTP and subscribes over the given transport. */
+function urqlClient(url: string, transport: SubscriptionTransport, fetchFn?: typeof fetch) {
+  return new UrqlClient({
+    url,
+    fetch: fetchFn,
+    fetchOptions: { headers },
+    exchanges: [
+      fetchExchange,
+      subscriptionExchange({
+        forwardSubscription: (request) => ({
+          subscribe: (sink) => ({
+            unsubscribe: transport.subscribe({ ...request, query: request.query ?? '' }, sink),
           }),
         }),
-      ],
-    });
-    const job = await newJob(app.database.db, 'urql');
-    const id = encodeGlobalID('TrainingJob', job.id);
+      }),
+    ],
+  });
+}
 
-    const read = await client.query(JOB_QUERY, { id }).toPromise();
-    expect(read.data).toEqual({ trainingJob: { id, name: 'urql', status: 'QUEUED' } });
+/** Reads a new job through urql, then follows its progress until the job ends. */
+async function followWithUrql(client: UrqlClient, name: string) {
+  const job = await newJob(app.database.db, name);
+  const id = encodeGlobalID('TrainingJob', job.id);
+  const read = await client.query(JOB_QUERY, { id }).toPromise();
+  expect(read.data).toEqual({ trainingJob: { id, name, status: 'QUEUED' } });
 
-    const updates = new Updates();
-    let ended!: () => void;
-    const done = new Promise<void>((resolve) => {
-      ended = resolve;
-    });
-    client.subscription<ProgressEvent>(PROGRESS_SUBSCRIPTION, { jobId: id }).subscribe((r) => {
-      if (r.error) throw r.error;
-      // urql ends a stream by repeating its last result with hasNext: false.
-      if (!r.hasNext) ended();
-      else if (r.data) updates.push(r.data.trainingProgress);
-    });
-    await driveJob(job.id, updates, done);
+  const updates = new Updates();
+  let ended!: () => void;
+  const done = new Promise<void>((resolve) => {
+    ended = resolve;
+  });
+  client.subscription<ProgressEvent>(PROGRESS_SUBSCRIPTION, { jobId: id }).subscribe((r) => {
+    if (r.error) throw r.error;
+    // urql ends a stream by repeating its last result with hasNext: false.
+    if (!r.hasNext) ended();
+    else if (r.data) updates.push(r.data.trainingProgress);
+  });
+  await driveJob(job.id, updates, done);
+}
+
+/** Reads a new job through Apollo, follows its progress, and checks the cache followed it. */
+async function followWithApollo(client: ApolloClient, name: string) {
+  const job = await newJob(app.database.db, name);
+  const id = encodeGlobalID('TrainingJob', job.id);
+  const read = await client.query<{ trainingJob: unknown }, OperationVariables>({
+    query: gql(JOB_QUERY),
+    variables: { id },
+  });
+  expect(read.data?.trainingJob).toEqual({ __typename: 'TrainingJob', id, name, status: 'QUEUED' });
+
+  const updates = new Updates();
+  const done = new Promise<void>((resolve, reject) => {
+    client
+      .subscribe<ProgressEvent>({ query: gql(PROGRESS_SUBSCRIPTION), variables: { jobId: id } })
+      .subscribe({
+        next: (r) => {
+          if (r.error) reject(r.error);
+          if (r.data) updates.push(r.data.trainingProgress as Update);
+        },
+        complete: resolve,
+        error: reject,
+      });
+  });
+  await driveJob(job.id, updates, done);
+  // The job entity in Apollo's cache followed the stream.
+  const cached = client.cache.extract() as Record<string, unknown>;
+  expect(cached[`TrainingJob:${id}`]).toMatchObject({ status: 'CANCELLED' });
+}
+
+describe('urql', () => {
+  test('queries over HTTP and follows trainingProgress over graphql-sse', async () => {
+    await followWithUrql(
+      urqlClient('http://test/graphql', sse, app.yoga.fetch as typeof fetch),
+      'urql',
+    );
   });
 });
 
@@ -162,37 +204,7 @@ describe('Apollo Client', () => {
         }),
       ),
     });
-    const job = await newJob(app.database.db, 'apollo');
-    const id = encodeGlobalID('TrainingJob', job.id);
-
-    const read = await client.query<{ trainingJob: unknown }, OperationVariables>({
-      query: gql(JOB_QUERY),
-      variables: { id },
-    });
-    expect(read.data?.trainingJob).toEqual({
-      __typename: 'TrainingJob',
-      id,
-      name: 'apollo',
-      status: 'QUEUED',
-    });
-
-    const updates = new Updates();
-    const done = new Promise<void>((resolve, reject) => {
-      client
-        .subscribe<ProgressEvent>({ query: gql(PROGRESS_SUBSCRIPTION), variables: { jobId: id } })
-        .subscribe({
-          next: (r) => {
-            if (r.error) reject(r.error);
-            if (r.data) updates.push(r.data.trainingProgress as Update);
-          },
-          complete: resolve,
-          error: reject,
-        });
-    });
-    await driveJob(job.id, updates, done);
-    // The job entity in Apollo's cache followed the stream.
-    const cached = client.cache.extract() as Record<string, unknown>;
-    expect(cached[`TrainingJob:${id}`]).toMatchObject({ status: 'CANCELLED' });
+    await followWithApollo(client, 'apollo');
   });
 });
 
@@ -215,63 +227,10 @@ describe('graphql-ws', () => {
 
   test('Apollo Client: queries and follows trainingProgress over GraphQLWsLink', async () => {
     const client = new ApolloClient({ cache: new InMemoryCache(), link: new GraphQLWsLink(ws) });
-    const job = await newJob(app.database.db, 'apollo-ws');
-    const id = encodeGlobalID('TrainingJob', job.id);
-
-    const read = await client.query<{ trainingJob: unknown }, OperationVariables>({
-      query: gql(JOB_QUERY),
-      variables: { id },
-    });
-    expect(read.data?.trainingJob).toMatchObject({ id, name: 'apollo-ws', status: 'QUEUED' });
-
-    const updates = new Updates();
-    const done = new Promise<void>((resolve, reject) => {
-      client
-        .subscribe<ProgressEvent>({ query: gql(PROGRESS_SUBSCRIPTION), variables: { jobId: id } })
-        .subscribe({
-          next: (r) => {
-            if (r.error) reject(r.error);
-            if (r.data) updates.push(r.data.trainingProgress as Update);
-          },
-          complete: resolve,
-          error: reject,
-        });
-    });
-    await driveJob(job.id, updates, done);
-    const cached = client.cache.extract() as Record<string, unknown>;
-    expect(cached[`TrainingJob:${id}`]).toMatchObject({ status: 'CANCELLED' });
+    await followWithApollo(client, 'apollo-ws');
   });
 
   test('urql: queries over HTTP and follows trainingProgress over graphql-ws', async () => {
-    const client = new UrqlClient({
-      url: `${served.origin}/graphql`,
-      fetchOptions: { headers },
-      exchanges: [
-        fetchExchange,
-        subscriptionExchange({
-          forwardSubscription: (request) => ({
-            subscribe: (sink) => ({
-              unsubscribe: ws.subscribe({ ...request, query: request.query ?? '' }, sink),
-            }),
-          }),
-        }),
-      ],
-    });
-    const job = await newJob(app.database.db, 'urql-ws');
-    const id = encodeGlobalID('TrainingJob', job.id);
-    const read = await client.query(JOB_QUERY, { id }).toPromise();
-    expect(read.data).toEqual({ trainingJob: { id, name: 'urql-ws', status: 'QUEUED' } });
-
-    const updates = new Updates();
-    let ended!: () => void;
-    const done = new Promise<void>((resolve) => {
-      ended = resolve;
-    });
-    client.subscription<ProgressEvent>(PROGRESS_SUBSCRIPTION, { jobId: id }).subscribe((r) => {
-      if (r.error) throw r.error;
-      if (!r.hasNext) ended();
-      else if (r.data) updates.push(r.data.trainingProgress);
-    });
-    await driveJob(job.id, updates, done);
+    await followWithUrql(urqlClient(`${served.origin}/graphql`, ws), 'urql-ws');
   });
 });

@@ -1,9 +1,10 @@
+import type { TrainingJobRow } from '../db/schema.ts';
 import { describeLimit } from '../training/config-schema.ts';
 import { HISTORY_WINDOW } from '../training/metrics.ts';
 import { BUNDESLAND_CODES } from '../vocabulary/bundeslaender.ts';
 import { badInput } from '../vocabulary/errors.ts';
 import type { EvaluationReport } from '../vocabulary/evaluation.ts';
-import { type ActivationPolicy, CONFIG_LIMITS, type ModelType } from '../vocabulary/training.ts';
+import { CONFIG_LIMITS } from '../vocabulary/training.ts';
 import { withinArgument } from './argument-path.ts';
 import { builder } from './builder.ts';
 import { connectionOf, pageArgs } from './connections.ts';
@@ -107,47 +108,32 @@ export const MetricPoint = builder
     }),
   });
 
-const TrainingConfig = builder
-  .objectRef<{
-    name: string;
-    modelType: ModelType;
-    bundeslaender: string[];
-    batchSize: number;
-    learningRate: number;
-    epochs: number;
-    warmupSteps: number;
-    weightDecay: number;
-    gradientAccumulation: number;
-    mixedPrecision: boolean;
-    seed: number;
-    activation: ActivationPolicy;
-    defaultsApplied: string[];
-  }>('TrainingConfig')
-  .implement({
-    description: 'The configuration a job was created with (frozen).',
-    fields: (t) => ({
-      name: t.exposeString('name'),
-      modelType: t.expose('modelType', { type: ModelTypeEnum }),
-      bundeslaender: t.exposeStringList('bundeslaender', {
-        description: 'State codes whose documents it trains on.',
-      }),
-      batchSize: t.exposeInt('batchSize'),
-      learningRate: t.exposeFloat('learningRate', { description: 'Peak learning rate.' }),
-      epochs: t.exposeInt('epochs'),
-      warmupSteps: t.exposeInt('warmupSteps'),
-      weightDecay: t.exposeFloat('weightDecay'),
-      gradientAccumulation: t.exposeInt('gradientAccumulation'),
-      mixedPrecision: t.exposeBoolean('mixedPrecision'),
-      seed: t.exposeInt('seed', {
-        description: 'Seed of the data split, shuffling and initialisation.',
-      }),
-      activation: t.expose('activation', { type: ActivationPolicyEnum }),
-      defaultsApplied: t.exposeStringList('defaultsApplied', {
-        description:
-          'The fields whose value the trainer chose because the input left them out, e.g. ["learningRate", "warmupSteps"].',
-      }),
+// The config is stored as the job's own columns, so the job row is its source.
+const TrainingConfig = builder.objectRef<TrainingJobRow>('TrainingConfig').implement({
+  description: 'The configuration a job was created with (frozen).',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    modelType: t.expose('modelType', { type: ModelTypeEnum }),
+    bundeslaender: t.exposeStringList('bundeslaender', {
+      description: 'State codes whose documents it trains on.',
     }),
-  });
+    batchSize: t.exposeInt('batchSize'),
+    learningRate: t.exposeFloat('learningRate', { description: 'Peak learning rate.' }),
+    epochs: t.exposeInt('epochs'),
+    warmupSteps: t.exposeInt('warmupSteps'),
+    weightDecay: t.exposeFloat('weightDecay'),
+    gradientAccumulation: t.exposeInt('gradientAccumulation'),
+    mixedPrecision: t.exposeBoolean('mixedPrecision'),
+    seed: t.exposeInt('seed', {
+      description: 'Seed of the data split, shuffling and initialisation.',
+    }),
+    activation: t.expose('activation', { type: ActivationPolicyEnum }),
+    defaultsApplied: t.exposeStringList('defaultsApplied', {
+      description:
+        'The fields whose value the trainer chose because the input left them out, e.g. ["learningRate", "warmupSteps"].',
+    }),
+  }),
+});
 
 export const TrainingConfigInput = builder.inputType('TrainingConfigInput', {
   description:
