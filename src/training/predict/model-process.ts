@@ -30,7 +30,6 @@ const TIMEOUT = Symbol('timeout');
  * temporary file, a ready line, then one request line and one answer line at a time.
  */
 export class ModelProcess {
-  readonly modelId: string;
   /** Resolves once the process is gone and its artifact file deleted. */
   readonly closed: Promise<Exit>;
   #proc: TrainerProcess;
@@ -38,9 +37,8 @@ export class ModelProcess {
   #nextId = 1;
   #stopping = false;
 
-  private constructor(proc: TrainerProcess, dir: string, modelId: string) {
+  private constructor(proc: TrainerProcess, dir: string) {
     this.#proc = proc;
-    this.modelId = modelId;
     this.closed = proc.closed.then(async (exit) => {
       await rm(dir, { recursive: true, force: true });
       return exit;
@@ -62,12 +60,12 @@ export class ModelProcess {
         env: trainerEnv({ TRAINER_MODE: 'predict', TRAINER_ARTIFACT: artifact }),
         onStderrLine: log ? (line) => logStderrLine(log, line) : undefined,
       });
-      model = new ModelProcess(proc, dir, options.modelId);
+      model = new ModelProcess(proc, dir);
       const line = await model.#readLine(options.startTimeoutMs);
       if (line === TIMEOUT) {
         throw new Error(`did not write its ready line within ${options.startTimeoutMs} ms`);
       }
-      if (line === null) throw new Error(await model.#exitReason());
+      if (line === null) throw new Error(await model.exitReason());
       model.#labels = parseReady(line);
       return model;
     } catch (error) {
@@ -75,10 +73,6 @@ export class ModelProcess {
       else await rm(dir, { recursive: true, force: true });
       throw model ? model.#failure('could not start', error) : error;
     }
-  }
-
-  get isClosed(): boolean {
-    return this.#proc.isClosed;
   }
 
   /** Whether the server stopped it (idle, evicted, shutdown) rather than it ending on its own. */
@@ -93,12 +87,12 @@ export class ModelProcess {
   async request(texts: readonly string[], timeoutMs: number): Promise<Classification[]> {
     const id = this.#nextId++;
     if (!this.#proc.writeLine(JSON.stringify({ id, texts }))) {
-      throw new Error(await this.#exitReason());
+      throw new Error(await this.exitReason());
     }
     try {
       const answer = await this.#readLine(timeoutMs);
       if (answer === TIMEOUT) throw new Error(`no answer within ${timeoutMs} ms`);
-      if (answer === null) throw new Error(await this.#exitReason());
+      if (answer === null) throw new Error(await this.exitReason());
       return parseAnswer(answer, id, texts.length, this.#labels);
     } catch (error) {
       if (!(error instanceof PredictRequestError)) await this.kill();
@@ -121,20 +115,24 @@ export class ModelProcess {
     await this.closed;
   }
 
-  /** How it ended, with the end of its stderr. */
-  async exitReason(): Promise<string> {
-    return this.#exitReason();
-  }
-
+  /** The next non-blank stdout line, null once it closed, or TIMEOUT. */
   async #readLine(timeoutMs: number): Promise<string | null | typeof TIMEOUT> {
-    const timeout = delay(timeoutMs, TIMEOUT, { ref: false });
-    for (;;) {
-      const line = await Promise.race([this.#proc.nextLine(), timeout]);
-      if (typeof line !== 'string' || line.trim() !== '') return line;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<typeof TIMEOUT>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs, TIMEOUT);
+    });
+    try {
+      for (;;) {
+        const line = await Promise.race([this.#proc.nextLine(), timeout]);
+        if (typeof line !== 'string' || line.trim() !== '') return line;
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 
-  async #exitReason(): Promise<string> {
+  /** How it ended, with the end of its stderr. */
+  async exitReason(): Promise<string> {
     const exit = await this.#proc.closed;
     const tail = this.#proc.stderrTail();
     const how = exit.error

@@ -137,6 +137,8 @@ export class PredictPool {
           `the model process of ${entry.model.id} could not answer: ${error.message}`,
         );
       }
+      // The process is gone (killed, or exited): the next request starts another.
+      if (entry.process === process) entry.process = null;
       throw this.#failed(entry, error);
     }
   }
