@@ -58,6 +58,8 @@ export class PredictPool {
   readonly #entries = new Map<string, Entry>();
   /** Requests waiting for a slot, woken when a process ends or goes idle. */
   #slotWaiters: (() => void)[] = [];
+  /** Counts uses, for the LRU order (two uses may fall into one millisecond). */
+  #uses = 0;
   #closed = false;
 
   constructor(options: PredictPoolOptions) {
@@ -108,14 +110,14 @@ export class PredictPool {
   #request(model: ServedModel, texts: readonly string[]): Promise<Classification[]> {
     const entry = this.#entry(model);
     entry.pending++;
-    entry.lastUsed = Date.now();
+    entry.lastUsed = ++this.#uses;
     if (entry.idleTimer) clearTimeout(entry.idleTimer);
     entry.idleTimer = null;
     const result = entry.tail.then(() => this.#serve(entry, texts));
     entry.tail = result.catch(() => {});
     return result.finally(() => {
       entry.pending--;
-      entry.lastUsed = Date.now();
+      entry.lastUsed = ++this.#uses;
       if (entry.pending === 0) {
         this.#wakeSlotWaiters();
         if (entry.process) this.#armIdleTimer(entry);
@@ -258,7 +260,7 @@ export class PredictPool {
         starting: false,
         pending: 0,
         tail: Promise.resolve(),
-        lastUsed: Date.now(),
+        lastUsed: ++this.#uses,
         idleTimer: null,
         failures: 0,
         retryAt: 0,
