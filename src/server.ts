@@ -19,18 +19,26 @@ export type RunningServer = {
 /** Opens the database, builds the app (app.ts) and listens; stops it all again. */
 export async function startServer(config: AppConfig, logger: Logger): Promise<RunningServer> {
   const started = performance.now();
-  const database = await openConfiguredDatabase(config);
   const publicUrl = `http://${config.host}:${config.port}/graphql`;
+  // Before the database opens: a bad token list is refused without touching the data folder.
   const tokens = setUpAuth(config, logger, publicUrl);
+  const database = await openConfiguredDatabase(config);
   const app = createApp({ database, logger, tokens, settings: config });
   app.metrics.collectProcessMetrics();
   const background = await startBackgroundWork(app, { database, logger });
 
   const { server, streams, webSockets } = createHttpServer(app, { logger });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, resolve);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, resolve);
+    });
+  } catch (error) {
+    // A start that fails (the port taken, say) lets go of the database, so the process can end.
+    await background.stop();
+    await database.close();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host}:${port}/graphql`;
   logger.info(

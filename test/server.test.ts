@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -126,5 +127,26 @@ describe('main', () => {
       data: { trainingJobs: { edges: [{ node: { name: 'kept' } }] } },
     });
     expect(await stopChild(second.child, second.exited)).toBe(0);
+  });
+
+  test('a start that fails ends the process with code 1, the database let go', {
+    timeout: 120_000,
+  }, async () => {
+    const taken = createServer();
+    taken.listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const { port } = taken.address() as AddressInfo;
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'main-'));
+    try {
+      const failed = startChild({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' });
+      await expect(failed.ready).rejects.toThrow('EADDRINUSE');
+      expect(await failed.exited).toBe(1);
+      // A short token is refused before the data folder is touched.
+      const refused = startChild({ DATA_DIR: dataDir, AUTH_TOKENS: 'short:admin' });
+      await expect(refused.ready).rejects.toThrow('at least 16 characters');
+      expect(await refused.exited).toBe(1);
+    } finally {
+      taken.close();
+    }
   });
 });

@@ -133,7 +133,36 @@ export const metricPoints = pgTable(
     learningRate: doublePrecision('learning_rate').notNull(),
     recordedAt: tz('recorded_at').notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.jobId, t.step] })],
+  (t) => [
+    primaryKey({ columns: [t.jobId, t.step] }),
+    // `curve` finds a range's validation points without reading the others
+    index('metric_points_validation_idx').on(t.jobId, t.step).where(sql`${t.valLoss} is not null`),
+  ],
+);
+
+/**
+ * What `curve` needs of each block of 32 consecutive steps of a job (block = step >> 5), so that
+ * a long run is read as blocks instead of points. Kept by a trigger on `metric_points` in the
+ * statement that writes the points (drizzle/0005_metric_blocks.sql), so it never disagrees with
+ * them. `validations` counts its points with a valLoss. Each extreme is `{value, step}`: the lowest with its earliest step, the highest with its
+ * latest, null when the block has no such value.
+ */
+export const metricBlocks = pgTable(
+  'metric_blocks',
+  {
+    jobId: uuid('job_id')
+      .notNull()
+      .references(() => trainingJobs.id, { onDelete: 'cascade' }),
+    block: integer('block').notNull(),
+    firstStep: integer('first_step').notNull(),
+    lastStep: integer('last_step').notNull(),
+    validations: integer('validations').notNull(),
+    minLoss: doublePrecision('min_loss').array(),
+    maxLoss: doublePrecision('max_loss').array(),
+    minValLoss: doublePrecision('min_val_loss').array(),
+    maxValLoss: doublePrecision('max_val_loss').array(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.block] })],
 );
 
 /** Metrics frozen into a model version when its job completed. */

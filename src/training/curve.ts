@@ -1,11 +1,15 @@
 import { and, asc, eq, gt, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { decodeCursor, type Page, type PageArgs, toPage } from '../db/pagination.ts';
-import { type MetricPointRow, metricPoints } from '../db/schema.ts';
+import { type MetricPointRow, metricBlocks, metricPoints } from '../db/schema.ts';
 import { badInput } from '../vocabulary/errors.ts';
 
 /** `TrainingJob.curve(maxPoints)`: its default and allowed range. */
 export const CURVE_MAX_POINTS = { min: 2, max: 5000, default: 500 } as const;
+
+/** A block of `metric_blocks` holds the steps whose `step >> BLOCK_SHIFT` is its number (32 steps). */
+const BLOCK_SHIFT = 5;
+const BLOCK_STEPS = 2 ** BLOCK_SHIFT;
 
 export type CurveArgs = { maxPoints: number; fromStep?: number | null; toStep?: number | null };
 
@@ -23,10 +27,13 @@ export type CurveArgs = { maxPoints: number; fromStep?: number | null; toStep?: 
  *   buckets each keep their lowest- and highest-loss point and their lowest- and
  *   highest-valLoss point.
  *
- * So at most 2 + V + 2B (or 2 + 4B) ≤ maxPoints distinct steps. One statement: the points of the
- * range are read once, grouped into at most S slices inside the database, and only the chosen
- * steps come back, so memory here does not grow with the length of the run. Slices are fixed
- * before V is known; buckets are unions of slices, so their extremes follow from the slices'.
+ * So at most 2 + V + 2B (or 2 + 4B) ≤ maxPoints distinct steps, all chosen in one statement that
+ * returns only the chosen points, so memory here does not grow with the length of the run.
+ * Buckets are runs of consecutive steps, so the statement reads a range as the summaries of its
+ * 32-step blocks (`metric_blocks`: each block's validation count and loss and valLoss extremes
+ * with their steps, kept by the database with the points), and the points themselves only for
+ * blocks that straddle a bucket boundary or an end of the range: about points/32 + 32·(B + 1)
+ * rows instead of every point, with exactly the result the rule gives over every point.
  */
 export async function curve(db: Db, jobId: string, args: CurveArgs): Promise<MetricPointRow[]> {
   const { maxPoints, fromStep, toStep } = args;
@@ -48,39 +55,62 @@ export async function curve(db: Db, jobId: string, args: CurveArgs): Promise<Met
   if (toStep != null) inRange.push(sql`step <= ${toStep}::integer`);
   const slices = Math.max(maxPoints - 2, 1);
   const budget = maxPoints - 2;
+  const blockOf = (step: SQL) => sql`(${step} >> ${BLOCK_SHIFT}::integer)`;
+  const blockStart = (step: SQL) => sql`(${blockOf(step)} << ${BLOCK_SHIFT}::integer)`;
+  const bucketOf = (step: SQL) =>
+    sql`((${step} - f.lo)::bigint * ${slices}::integer / (f.hi - f.lo + 1)) * f.buckets / ${slices}::integer`;
+  const pair = (value: SQL) => sql`case when ${value} is not null then array[${value}, p.step] end`;
   const chosenSteps = sql`
     with bounds as (
       select min(step) as lo, max(step) as hi from ${metricPoints} where ${sql.join(inRange, sql` and `)}
-    ), slices as (
-      select
-        (p.step - b.lo)::bigint * ${slices}::integer / (b.hi - b.lo + 1) as slice,
-        min(array[p.loss, p.step]) filter (where p.loss is not null) as min_loss,
-        max(array[p.loss, p.step]) filter (where p.loss is not null) as max_loss,
-        min(array[p.val_loss, p.step]) filter (where p.val_loss is not null) as min_val,
-        max(array[p.val_loss, p.step]) filter (where p.val_loss is not null) as max_val,
-        count(p.val_loss) as vals
-      from ${metricPoints} p, bounds b
-      where p.job_id = ${jobId}::uuid and p.step between b.lo and b.hi
-      group by 1
-    ), plan as (
-      select v > ${budget}::integer as thin,
+    ), counted as materialized (
+      -- V: blocks inside the range count theirs; its first and last block, which the range may
+      -- cut, are counted from their points (evaluated once: the frame reads V three times)
+      select b.lo, b.hi,
+        (select coalesce(sum(k.validations), 0) from ${metricBlocks} k
+          where k.job_id = ${jobId}::uuid
+            and k.block > ${blockOf(sql`b.lo`)} and k.block < ${blockOf(sql`b.hi`)})
+        + (select count(*) from ${metricPoints} p
+          where p.job_id = ${jobId}::uuid and p.val_loss is not null
+            and p.step between b.lo and least(b.hi, ${blockStart(sql`b.lo`)} + ${BLOCK_STEPS - 1}::integer))
+        + (select count(*) from ${metricPoints} p
+          where p.job_id = ${jobId}::uuid and p.val_loss is not null
+            and ${blockOf(sql`b.hi`)} > ${blockOf(sql`b.lo`)}
+            and p.step between ${blockStart(sql`b.hi`)} and b.hi) as v
+      from bounds b
+    ), frame as (
+      select lo, hi, v > ${budget}::integer as thin,
         case when v > ${budget}::integer then ${budget}::integer / 4
-             else (${budget}::integer - v) / 2 end as buckets
-      from (select coalesce(sum(vals), 0)::integer as v from slices) counted
+             else (${budget}::integer - v)::integer / 2 end as buckets
+      from counted
+    ), blocks as (
+      select k.first_step, k.last_step, k.min_loss, k.max_loss, k.min_val_loss, k.max_val_loss,
+        ${bucketOf(sql`k.first_step`)} as bucket,
+        k.first_step >= f.lo and k.last_step <= f.hi
+          and ${bucketOf(sql`k.first_step`)} = ${bucketOf(sql`k.last_step`)} as whole
+      from frame f, ${metricBlocks} k
+      where f.buckets > 0 and k.job_id = ${jobId}::uuid
+        and k.block between ${blockOf(sql`f.lo`)} and ${blockOf(sql`f.hi`)}
+    ), pieces as (
+      select bucket, min_loss, max_loss, min_val_loss, max_val_loss from blocks where whole
+      union all
+      select ${bucketOf(sql`p.step`)}, ${pair(sql`p.loss`)}, ${pair(sql`p.loss`)},
+        ${pair(sql`p.val_loss`)}, ${pair(sql`p.val_loss`)}
+      from blocks k, frame f, ${metricPoints} p
+      where not k.whole and p.job_id = ${jobId}::uuid
+        and p.step between greatest(k.first_step, f.lo) and least(k.last_step, f.hi)
     ), buckets as (
-      select min(s.min_loss) as min_loss, max(s.max_loss) as max_loss,
-        min(s.min_val) as min_val, max(s.max_val) as max_val
-      from slices s, plan
-      where plan.buckets > 0
-      group by s.slice * plan.buckets / ${slices}::integer
+      select min(min_loss) as min_loss, max(max_loss) as max_loss,
+        min(min_val_loss) as min_val, max(max_val_loss) as max_val
+      from pieces group by bucket
     )
     select lo from bounds
     union select hi from bounds
-    union select p.step from ${metricPoints} p, bounds b, plan
-      where not plan.thin and p.job_id = ${jobId}::uuid and p.step between b.lo and b.hi
+    union select p.step from ${metricPoints} p, frame f
+      where not f.thin and p.job_id = ${jobId}::uuid and p.step between f.lo and f.hi
         and p.val_loss is not null
     union select unnest(array[k.min_loss[2], k.max_loss[2]])::integer from buckets k
-    union select unnest(array[k.min_val[2], k.max_val[2]])::integer from buckets k, plan where plan.thin`;
+    union select unnest(array[k.min_val[2], k.max_val[2]])::integer from buckets k, frame f where f.thin`;
   return db
     .select()
     .from(metricPoints)

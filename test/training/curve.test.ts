@@ -1,8 +1,11 @@
+import { and, eq, gt, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { MetricPointRow } from '../../src/db/schema.ts';
+import type { Db } from '../../src/db/client.ts';
+import { type MetricPointRow, metricPoints, trainingJobs } from '../../src/db/schema.ts';
 import { encodeGlobalID } from '../../src/schema/global-ids.ts';
-import { codes, createTestApp, ok, type TestApp } from '../support/app.ts';
+import { codes, createTestApp, ok, type TestApp, testSettings } from '../support/app.ts';
 import { insertPoints, newJob, noisyPointRows, pointRows } from '../support/fixtures.ts';
+import { expectedBlocks, storedBlocks } from '../support/metric-blocks.ts';
 
 type Point = { step: number; loss: number | null; valLoss: number | null; timestamp: string };
 
@@ -13,7 +16,11 @@ let jobId: string;
 let rows: MetricPointRow[];
 
 beforeAll(async () => {
-  app = await createTestApp({ trainingData: true });
+  // no response cache: some tests write points behind the API's back, as a runner does
+  app = await createTestApp({
+    trainingData: true,
+    settings: testSettings({ RESPONSE_CACHE_TTL_MS: '0' }),
+  });
   const job = await newJob(app.database.db, 'long run');
   jobId = encodeGlobalID('TrainingJob', job.id);
   rows = noisyPointRows(job.id, POINTS);
@@ -27,16 +34,19 @@ const curveQuery = `query ($id: ID!, $maxPoints: Int!, $fromStep: Int, $toStep: 
   }
 }`;
 
-async function curve(maxPoints: number, range: { fromStep?: number; toStep?: number } = {}) {
+async function curveOf(
+  id: string,
+  maxPoints: number,
+  range: { fromStep?: number; toStep?: number } = {},
+) {
   const data = ok(
-    await app.gql<{ trainingJob: { curve: Point[] } }>(curveQuery, {
-      id: jobId,
-      maxPoints,
-      ...range,
-    }),
+    await app.gql<{ trainingJob: { curve: Point[] } }>(curveQuery, { id, maxPoints, ...range }),
   );
   return data.trainingJob.curve;
 }
+
+const curve = (maxPoints: number, range: { fromStep?: number; toStep?: number } = {}) =>
+  curveOf(jobId, maxPoints, range);
 
 /**
  * The rule of `TrainingJob.curve` (see src/training/curve.ts), written out over the points in
@@ -168,6 +178,92 @@ describe('curve', () => {
     const result = await app.gql(curveQuery, { id: jobId, ...args });
     expect(codes(result)).toEqual(['BAD_USER_INPUT']);
     expect(result.errors?.[0]?.extensions?.field).toBe(field);
+  });
+});
+
+/** The runner's statement for a batch of points: a stored step is overwritten, its valLoss kept. */
+const upsertPoints = (db: Db, points: readonly MetricPointRow[]) =>
+  db
+    .insert(metricPoints)
+    .values([...points])
+    .onConflictDoUpdate({
+      target: [metricPoints.jobId, metricPoints.step],
+      set: {
+        loss: sql`excluded.loss`,
+        valLoss: sql`coalesce(excluded.val_loss, ${metricPoints.valLoss})`,
+        recordedAt: sql`excluded.recorded_at`,
+      },
+    });
+
+describe('curve while points are written, rewritten and removed', () => {
+  let run: { id: string; globalId: string; points: MetricPointRow[] };
+
+  beforeAll(async () => {
+    const job = await newJob(app.database.db, 'changing run');
+    run = {
+      id: job.id,
+      globalId: encodeGlobalID('TrainingJob', job.id),
+      points: noisyPointRows(job.id, 3_000, 13),
+    };
+    await insertPoints(app.database.db, run.points);
+  });
+
+  /** The block summaries agree with the points, and so the curve follows the rule exactly. */
+  async function expectConsistent() {
+    expect(await storedBlocks(app.database.db, run.id)).toEqual(expectedBlocks(run.points));
+    for (const maxPoints of [40, 500]) {
+      expectShape(await curveOf(run.globalId, maxPoints), run.points, maxPoints);
+    }
+    const range = run.points.filter((p) => p.step >= 77 && p.step <= 1_234);
+    expectShape(await curveOf(run.globalId, 50, { fromStep: 77, toStep: 1_234 }), range, 50);
+  }
+
+  test('summaries are kept in the statement that writes the points', async () => {
+    await expectConsistent();
+    // a rewrite across block boundaries: a spike, a new validation point, a kept one
+    const rewritten = run.points
+      .filter((p) => p.step >= 90 && p.step <= 170)
+      .map((p) => ({
+        ...p,
+        loss: p.step === 130 ? 50 : p.step === 131 ? null : (p.loss ?? 1) / 2,
+        valLoss: p.step === 100 ? 0.01 : null,
+      }));
+    await upsertPoints(app.database.db, rewritten);
+    const byStep = new Map(rewritten.map((p) => [p.step, p]));
+    run.points = run.points.map((p) => {
+      const next = byStep.get(p.step);
+      return next ? { ...next, valLoss: next.valLoss ?? p.valLoss } : p;
+    });
+    await expectConsistent();
+    expect((await curveOf(run.globalId, 40)).map((p) => p.step)).toContain(130);
+  });
+
+  test('removing the points after a step (a resumed run) removes or shrinks their blocks', async () => {
+    await app.database.db
+      .delete(metricPoints)
+      .where(and(eq(metricPoints.jobId, run.id), gt(metricPoints.step, 2_500)));
+    run.points = run.points.filter((p) => p.step <= 2_500);
+    await expectConsistent();
+    const appended = noisyPointRows(run.id, 2_540, 13).slice(2_500);
+    await upsertPoints(app.database.db, appended);
+    run.points = [...run.points, ...appended];
+    await expectConsistent();
+  });
+
+  test('a write that rolls back leaves the summaries as they were', async () => {
+    const more = noisyPointRows(run.id, 2_700, 13).slice(2_540);
+    await expect(
+      app.database.db.transaction(async (tx) => {
+        await upsertPoints(tx, more);
+        await tx.execute(sql`select 1 / 0`);
+      }),
+    ).rejects.toThrow();
+    await expectConsistent();
+  });
+
+  test('deleting the job deletes its summaries', async () => {
+    await app.database.db.delete(trainingJobs).where(eq(trainingJobs.id, run.id));
+    expect(await storedBlocks(app.database.db, run.id)).toEqual([]);
   });
 });
 

@@ -65,14 +65,17 @@ describeInBrowser('dashboard: sign-in and jobs', { timeout: 90_000 }, () => {
     await page.getByRole('button', { name: 'New job' }).click();
     await page.getByRole('heading', { name: 'New job' }).waitFor();
     await page.getByLabel('Name').fill('Zeugnisse NW');
-    await page.getByRole('group', { name: 'States' }).getByLabel(/^NW\b/).check();
-    await page.getByLabel('Batch size').fill('500');
+    await page
+      .getByRole('group', { name: 'States' })
+      .getByRole('checkbox', { name: 'NW', exact: true })
+      .check();
     const plan = page.getByRole('region', { name: 'Plan' });
-    await expect.poll(() => plan.textContent()).toContain('Training documents');
+    await expect.poll(() => plan.textContent()).toContain('Total steps');
     await expectAccessible(page);
 
-    await page.getByRole('button', { name: 'Create' }).click();
     const batchSize = page.getByLabel('Batch size');
+    await batchSize.fill('500');
+    await page.getByRole('button', { name: 'Create' }).click();
     await expect.poll(() => batchSize.getAttribute('aria-invalid')).toBe('true');
     const errorId = await batchSize.getAttribute('aria-describedby');
     expect(await page.locator(`[id="${errorId}"]`).textContent()).toMatch(/between 1 and 128/);

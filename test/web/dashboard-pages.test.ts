@@ -126,7 +126,8 @@ describeInBrowser('dashboard: models, dataset, OCR, roles', { timeout: 90_000 },
 
   test('a viewer sees every page but no control that changes anything', async () => {
     const { page, pageErrors, close } = await openPage(browser, { token: VIEWER_TOKEN });
-    const mutating = /^(New job|Create|Pause|Resume|Cancel|Delete|Activate|Import|Start OCR)/;
+    const mutating =
+      /^(New job|Create|Pause|Resume|Cancel|Delete|Activate|Roll back|Import|Start OCR)/;
     const pages: Array<[string, string]> = [
       ['/jobs', 'Training jobs'],
       [trainingJobPath, 'still training'],

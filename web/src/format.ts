@@ -17,6 +17,7 @@ export const formatCount = (value: number) => value.toLocaleString();
 
 export function formatDuration(ms: number | null | undefined): string {
   if (ms == null) return '—';
+  if (ms < 500) return '< 1 s';
   const s = Math.round(ms / 1000);
   if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);

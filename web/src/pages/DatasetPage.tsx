@@ -145,8 +145,9 @@ function ImportForm({ onImported }: { onImported(): void }) {
           <p id="import-help" className="muted small">
             JSON Lines, one document a line:{' '}
             <code>{'{"title", "text", "bundesland", "docType", "trainingAllowed", "source"}'}</code>
-            . Bad lines are rejected with their line number; the others load. Up to 25 MB here;
-            bigger files with <code>npm run import</code>.
+            . Bad lines are rejected with their line number; the others load. Files up to the
+            server's upload limit (50 MiB unless <code>MAX_UPLOAD_FILE_BYTES</code> says otherwise);
+            bigger ones with <code>npm run import</code>.
           </p>
         </div>
         <button type="submit" className="primary" disabled={!file || imported.fetching}>

@@ -4,18 +4,19 @@ import { errorMessage } from '../api/errors.ts';
 import { useCanMutate } from '../auth/session.tsx';
 import { ErrorNotice, Fact, Loading, StatusBadge, useTitle } from '../components/common.tsx';
 import { LossCurve } from '../components/LossCurve.tsx';
-import {
-  formatCount,
-  formatDate,
-  formatDuration,
-  formatLoss,
-  formatPercent,
-  formatRate,
-} from '../format.ts';
+import { formatCount, formatDate, formatDuration, formatLoss, formatRate } from '../format.ts';
 import { graphql, type ResultOf } from '../graphql.ts';
 import { allows, isTerminal, type JobAction } from '../jobs/actions.ts';
 import { MetricSeries, type Point } from '../jobs/metric-series.ts';
 import { Link, navigate } from '../router.tsx';
+import { ActivationDecision, EvaluationFields } from '../trust/Activation.tsx';
+import {
+  PlanDetails,
+  PlanFields,
+  TrainersChoice,
+  type TrainingPlan,
+} from '../trust/PlanDetails.tsx';
+import { ValidationFields, ValidationResults } from '../trust/ValidationResults.tsx';
 
 const JobDetail = graphql(`
   fragment JobDetail on TrainingJob {
@@ -39,12 +40,6 @@ const JobDetail = graphql(`
     estimatedCompletion
     completedAt
     errorMessage
-    metrics {
-      accuracy
-      precision
-      recall
-      f1Score
-    }
     config {
       bundeslaender
       batchSize
@@ -55,11 +50,8 @@ const JobDetail = graphql(`
       gradientAccumulation
       mixedPrecision
       seed
-    }
-    modelVersion {
-      id
-      version
-      isActive
+      activation
+      defaultsApplied
     }
   }
 `);
@@ -86,13 +78,39 @@ const JobQuery = graphql(
   query Job($id: ID!, $points: Int!) {
     trainingJob(id: $id) {
       ...JobDetail
+      plan {
+        ...PlanFields
+      }
       curve(maxPoints: $points) {
         ...PointFields
       }
     }
   }
 `,
-  [JobDetail, PointFields],
+  [JobDetail, PlanFields, PointFields],
+);
+
+/** A completed job's validation and the version it made: asked for once, when it completed. */
+const ResultsQuery = graphql(
+  `
+  query JobResults($id: ID!) {
+    trainingJob(id: $id) {
+      id
+      metrics {
+        ...ValidationFields
+      }
+      modelVersion {
+        id
+        version
+        isActive
+        evaluation {
+          ...EvaluationFields
+        }
+      }
+    }
+  }
+`,
+  [ValidationFields, EvaluationFields],
 );
 
 const CurveQuery = graphql(
@@ -189,11 +207,19 @@ export function JobPage({ id }: { id: string }) {
       </>
     );
   }
-  return <LiveJob key={job.id} initial={job} curve={job.curve} />;
+  return <LiveJob key={job.id} initial={job} plan={job.plan} curve={job.curve} />;
 }
 
 /** The job as its `trainingProgress` stream tells it, with every point drawn once. */
-function LiveJob({ initial, curve }: { initial: Job; curve: readonly Point[] }) {
+function LiveJob({
+  initial,
+  plan,
+  curve,
+}: {
+  initial: Job;
+  plan: TrainingPlan | null;
+  curve: readonly Point[];
+}) {
   const client = useClient();
   // From here on the stream is the source of truth: later refetches of the query (a mutation's
   // result invalidates it) must not restart the chart or the stream.
@@ -269,7 +295,14 @@ function LiveJob({ initial, curve }: { initial: Job; curve: readonly Point[] }) 
         <ProgressFacts job={job} />
         <ConfigFacts job={job} />
       </div>
-      {job.status === 'COMPLETED' && <Results job={job} />}
+      {job.status === 'COMPLETED' && <Results jobId={job.id} />}
+      {plan && (
+        <section className="card" aria-labelledby="plan-heading">
+          <h2 id="plan-heading">Plan</h2>
+          <p className="muted small">As computed when the job was created.</p>
+          <PlanDetails plan={plan} trainerChose={job.config.defaultsApplied} />
+        </section>
+      )}
     </>
   );
 }
@@ -421,39 +454,72 @@ function ConfigFacts({ job }: { job: Job }) {
         <Fact term="States">{c.bundeslaender.join(', ')}</Fact>
         <Fact term="Epochs">{c.epochs}</Fact>
         <Fact term="Batch size">{c.batchSize}</Fact>
-        <Fact term="Learning rate">{formatRate(c.learningRate)}</Fact>
-        <Fact term="Warm-up steps">{c.warmupSteps}</Fact>
+        <Fact term="Learning rate">
+          {formatRate(c.learningRate)}
+          <TrainersChoice field="learningRate" applied={c.defaultsApplied} />
+        </Fact>
+        <Fact term="Warm-up steps">
+          {c.warmupSteps}
+          <TrainersChoice field="warmupSteps" applied={c.defaultsApplied} />
+        </Fact>
         <Fact term="Weight decay">{c.weightDecay}</Fact>
         <Fact term="Gradient accumulation">{c.gradientAccumulation}</Fact>
         <Fact term="Mixed precision">{c.mixedPrecision ? 'yes' : 'no'}</Fact>
         <Fact term="Seed">{c.seed}</Fact>
+        <Fact term="Activation">{ACTIVATION_POLICIES[c.activation]}</Fact>
       </dl>
     </section>
   );
 }
 
-/** Once completed: the validation metrics and the model version the job produced. */
-function Results({ job }: { job: Job }) {
-  const m = job.metrics;
+const ACTIVATION_POLICIES: Record<Job['config']['activation'], string> = {
+  IF_BETTER: 'if better',
+  ALWAYS: 'always',
+  MANUAL: 'by hand only',
+};
+
+/** Once completed: the validation against the baseline, and whether its version serves. */
+function Results({ jobId }: { jobId: string }) {
+  const [result] = useQuery({
+    query: ResultsQuery,
+    variables: { id: jobId },
+    requestPolicy: 'network-only',
+  });
+  const job = result.data?.trainingJob;
+  const version = job?.modelVersion;
   return (
     <section className="card" aria-labelledby="results-heading">
       <h2 id="results-heading">Results</h2>
-      <dl className="facts">
-        <Fact term="Accuracy">{formatPercent(m.accuracy)}</Fact>
-        <Fact term="Macro-F1">{formatPercent(m.f1Score)}</Fact>
-        <Fact term="Precision (macro)">{formatPercent(m.precision)}</Fact>
-        <Fact term="Recall (macro)">{formatPercent(m.recall)}</Fact>
-        <Fact term="Model version">
-          {job.modelVersion ? (
+      {result.error && <ErrorNotice error={result.error} />}
+      {!job && result.fetching && <Loading what="the results" />}
+      {job && <ValidationResults report={job.metrics} />}
+      {job && (
+        <div className="decision">
+          <h3>Activation</h3>
+          {version ? (
             <>
-              <Link to="/models">{job.modelVersion.version}</Link>
-              {job.modelVersion.isActive && <span className="badge active"> Active</span>}
+              <p>
+                Model version <Link to="/models">{version.version}</Link>
+                {version.isActive ? (
+                  <>
+                    {' '}
+                    <span className="badge active">Active</span>
+                  </>
+                ) : (
+                  ' (not serving)'
+                )}
+              </p>
+              {version.evaluation ? (
+                <ActivationDecision evaluation={version.evaluation} />
+              ) : (
+                <p className="muted">No activation decision: the version predates them.</p>
+              )}
             </>
           ) : (
-            '—'
+            <p className="muted">No model version.</p>
           )}
-        </Fact>
-      </dl>
+        </div>
+      )}
     </section>
   );
 }

@@ -5,9 +5,14 @@ import { formatDate, formatPercent } from '../format.ts';
 import { graphql } from '../graphql.ts';
 import { MODEL_TYPE_LIST, MODEL_TYPES, type ModelType } from '../jobs/model-types.ts';
 import { Link } from '../router.tsx';
+import { ActivationFields, ActivationHistory } from '../trust/Activation.tsx';
 
-const VersionsQuery = graphql(`
-  query ModelVersions($modelType: ModelType!) {
+/** The newest activations shown per model type. */
+const HISTORY = 20;
+
+const VersionsQuery = graphql(
+  `
+  query ModelVersions($modelType: ModelType!, $history: Int!) {
     modelVersions(modelType: $modelType, first: 100) {
       edges {
         node {
@@ -31,8 +36,17 @@ const VersionsQuery = graphql(`
         hasNextPage
       }
     }
+    modelActivations(modelType: $modelType, first: $history) {
+      edges {
+        node {
+          ...ActivationFields
+        }
+      }
+    }
   }
-`);
+`,
+  [ActivationFields],
+);
 
 const Activate = graphql(`
   mutation ActivateModelVersion($id: ID!) {
@@ -43,6 +57,19 @@ const Activate = graphql(`
   }
 `);
 
+const RollBack = graphql(`
+  mutation RollBackModel($modelType: ModelType!) {
+    rollbackModel(modelType: $modelType) {
+      id
+      isActive
+    }
+  }
+`);
+
+// A mutation that returns a ModelVersion refetches the page's queries that hold one; a type
+// without versions yet holds none, and must still follow.
+const FOLLOWS_VERSIONS = { additionalTypenames: ['ModelVersion'] };
+
 export function ModelsPage() {
   useTitle('Models');
   return (
@@ -50,7 +77,8 @@ export function ModelsPage() {
       <h1>Models</h1>
       <p className="muted">
         Each model type serves with at most one version, marked Active. Every completed job adds a
-        version.
+        version, which becomes active as its job's activation setting says; Roll back returns to the
+        version active before.
       </p>
       {MODEL_TYPE_LIST.map((type) => (
         <ModelTypeSection key={type} type={type} />
@@ -61,10 +89,17 @@ export function ModelsPage() {
 
 function ModelTypeSection({ type }: { type: ModelType }) {
   const canMutate = useCanMutate();
-  const [result] = useQuery({ query: VersionsQuery, variables: { modelType: type } });
+  const [result] = useQuery({
+    query: VersionsQuery,
+    variables: { modelType: type, history: HISTORY },
+    context: FOLLOWS_VERSIONS,
+  });
   const [activation, activate] = useMutation(Activate);
+  const [rollback, rollBack] = useMutation(RollBack);
   const headingId = `models-${type}`;
   const versions = result.data?.modelVersions.edges.map((e) => e.node) ?? [];
+  const activations = result.data?.modelActivations.edges.map((e) => e.node) ?? [];
+  const busy = activation.fetching || rollback.fetching;
   return (
     <section className="card" aria-labelledby={headingId}>
       <h2 id={headingId}>
@@ -72,6 +107,7 @@ function ModelTypeSection({ type }: { type: ModelType }) {
       </h2>
       {result.error && <ErrorNotice error={result.error} />}
       {activation.error && <ErrorNotice error={activation.error} />}
+      {rollback.error && <ErrorNotice error={rollback.error} />}
       {!result.data && result.fetching && <Loading what="versions" />}
       {result.data && versions.length === 0 && (
         <Empty>No versions yet: a completed {type} job makes the first.</Empty>
@@ -101,16 +137,18 @@ function ModelTypeSection({ type }: { type: ModelType }) {
             <tbody>
               {versions.map((v) => (
                 <tr key={v.id} className={v.isActive ? 'active-row' : undefined}>
-                  <th scope="row">{v.version}</th>
+                  <th scope="row" id={`${headingId}-${v.version}`}>
+                    {v.version}
+                  </th>
                   <td>
                     {v.isActive ? (
                       <span className="badge active">Active</span>
                     ) : canMutate ? (
                       <button
                         type="button"
-                        disabled={activation.fetching}
+                        disabled={busy}
                         onClick={() => activate({ id: v.id })}
-                        aria-label={`Activate ${type} ${v.version}`}
+                        aria-describedby={`${headingId}-${v.version}`}
                       >
                         Activate
                       </button>
@@ -138,6 +176,14 @@ function ModelTypeSection({ type }: { type: ModelType }) {
       )}
       {result.data?.modelVersions.pageInfo.hasNextPage && (
         <p className="muted">The newest 100 versions are shown.</p>
+      )}
+      {result.data && (
+        <ActivationHistory
+          activations={activations}
+          headingId={`${headingId}-history`}
+          onRollBack={canMutate ? () => rollBack({ modelType: type }) : undefined}
+          rollingBack={busy}
+        />
       )}
     </section>
   );

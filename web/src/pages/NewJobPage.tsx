@@ -1,12 +1,13 @@
-import { type FormEvent, type ReactNode, useId, useState } from 'react';
-import { useMutation, useQuery } from 'urql';
+import { type FormEvent, type ReactNode, useEffect, useId, useRef, useState } from 'react';
+import { type UseQueryState, useMutation, useQuery } from 'urql';
 import { fieldErrors } from '../api/errors.ts';
 import { useCanMutate } from '../auth/session.tsx';
 import { ErrorNotice, Loading, useTitle } from '../components/common.tsx';
 import { formatCount } from '../format.ts';
-import { graphql, type VariablesOf } from '../graphql.ts';
+import { graphql, type ResultOf, type VariablesOf } from '../graphql.ts';
 import { MODEL_TYPE_LIST, MODEL_TYPES, type ModelType } from '../jobs/model-types.ts';
 import { Link, navigate } from '../router.tsx';
+import { PlanDetails, PlanFields } from '../trust/PlanDetails.tsx';
 
 const StatesQuery = graphql(`
   query NewJobStates {
@@ -19,14 +20,16 @@ const StatesQuery = graphql(`
   }
 `);
 
-const PlanQuery = graphql(`
-  query NewJobPlan($states: [String!]) {
-    datasetStats(bundeslaender: $states) {
-      trainingAllowed
-      trainingAllowedChunks
+const PlanQuery = graphql(
+  `
+  query NewJobPlan($input: TrainingConfigInput!) {
+    trainingPlan(input: $input) {
+      ...PlanFields
     }
   }
-`);
+`,
+  [PlanFields],
+);
 
 const CreateJob = graphql(`
   mutation CreateJob($input: TrainingConfigInput!) {
@@ -37,6 +40,18 @@ const CreateJob = graphql(`
 `);
 
 type Input = VariablesOf<typeof CreateJob>['input'];
+type Activation = NonNullable<Input['activation']>;
+
+const ACTIVATIONS: Record<Activation, string> = {
+  IF_BETTER: 'If it beats the baseline and the serving version',
+  ALWAYS: 'Always',
+  MANUAL: 'By hand only',
+};
+
+/** How long typing pauses before the plan is asked for again. */
+const PLAN_DELAY_MS = 300;
+/** The plan does not depend on the name: a form without one yet still gets its plan. */
+const UNNAMED = 'New job';
 
 type Form = {
   name: string;
@@ -50,10 +65,12 @@ type Form = {
   gradientAccumulation: string;
   seed: string;
   mixedPrecision: boolean;
+  activation: Activation;
 };
 
 // The schema's defaults, shown so that people see what they get; a cleared field is left out
-// and the API applies its default.
+// and the API applies its default. Learning rate and warm-up start empty: the trainer picks
+// them for the run, and the plan shows what it picked.
 const INITIAL: Form = {
   name: '',
   modelType: 'ZEUGNIS',
@@ -61,11 +78,12 @@ const INITIAL: Form = {
   epochs: '10',
   batchSize: '16',
   learningRate: '',
-  warmupSteps: '500',
+  warmupSteps: '',
   weightDecay: '0.01',
   gradientAccumulation: '4',
   seed: '42',
   mixedPrecision: true,
+  activation: 'IF_BETTER',
 };
 
 type NumberName =
@@ -76,15 +94,19 @@ type NumberName =
   | 'weightDecay'
   | 'gradientAccumulation'
   | 'seed';
-type NumberSpec = { label: string; name: NumberName; step?: string };
+type NumberSpec = { label: string; name: NumberName; step?: string; hint?: string };
+
+/** The settings that an empty field leaves to the trainer (TrainingConfig.defaultsApplied). */
+const TRAINERS_CHOICE = ['learningRate', 'warmupSteps'] as const;
+const EMPTY_HINT = "Empty: the trainer's choice, shown in the plan.";
 
 const MAIN_NUMBERS: NumberSpec[] = [
   { label: 'Epochs', name: 'epochs' },
   { label: 'Batch size', name: 'batchSize' },
-  { label: 'Learning rate', name: 'learningRate', step: 'any' },
+  { label: 'Learning rate', name: 'learningRate', step: 'any', hint: EMPTY_HINT },
 ];
 const MORE_NUMBERS: NumberSpec[] = [
-  { label: 'Warm-up steps', name: 'warmupSteps' },
+  { label: 'Warm-up steps', name: 'warmupSteps', hint: EMPTY_HINT },
   { label: 'Weight decay', name: 'weightDecay', step: 'any' },
   { label: 'Gradient accumulation', name: 'gradientAccumulation' },
   { label: 'Seed', name: 'seed' },
@@ -96,6 +118,7 @@ function toInput(form: Form): Input {
     modelType: form.modelType,
     bundeslaender: form.states,
     mixedPrecision: form.mixedPrecision,
+    activation: form.activation,
   };
   for (const { name } of [...MAIN_NUMBERS, ...MORE_NUMBERS]) {
     const text = form[name].trim();
@@ -104,12 +127,65 @@ function toInput(form: Form): Input {
   return input;
 }
 
+/** The input fields the form shows: an error on any other is shown above the form. */
+const SHOWN_FIELDS: ReadonlySet<string> = new Set([
+  'name',
+  'modelType',
+  'bundeslaender',
+  ...MAIN_NUMBERS.map((f) => f.name),
+  ...MORE_NUMBERS.map((f) => f.name),
+  'mixedPrecision',
+  'activation',
+]);
+
+/** The plan's input: the form's, with a stand-in name while the form has none. */
+function planInput(key: string): Input {
+  const input = JSON.parse(key) as Input;
+  return input.name.trim() ? input : { ...input, name: UNNAMED };
+}
+
+/** `value`, once it has stayed the same for `ms`. */
+function useSettled<T>(value: T, ms: number): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return settled;
+}
+
 export function NewJobPage() {
   useTitle('New job');
   const canMutate = useCanMutate();
   const [form, setForm] = useState(INITIAL);
   const [created, create] = useMutation(CreateJob);
-  const errors = fieldErrors(created.error);
+  const input = toInput(form);
+  const inputKey = JSON.stringify(input);
+  // the input that Create last sent: its errors stand until the form changes
+  const [sentKey, setSentKey] = useState<string | null>(null);
+  const planKey = useSettled(inputKey, PLAN_DELAY_MS);
+  const [plan] = useQuery({
+    query: PlanQuery,
+    variables: { input: planInput(planKey) },
+    pause: form.states.length === 0,
+  });
+  const planCurrent = planKey === inputKey && form.states.length > 0;
+  const createErrors = fieldErrors(sentKey === inputKey ? created.error : undefined);
+  const planErrors = fieldErrors(planCurrent && !plan.fetching ? plan.error : undefined);
+  // Next to the fields: Create's errors for the input it sent, else the plan's, which refuses
+  // what Create would refuse, so that a bad value is marked as it is typed.
+  const errors = {
+    byField: sentKey === inputKey && created.error ? createErrors.byField : planErrors.byField,
+  };
+  const unplaced = Object.entries(errors.byField)
+    .filter(([field]) => !SHOWN_FIELDS.has(field))
+    .map(([, message]) => message);
+  // a field with an error is never hidden in the closed More settings
+  const more = useRef<HTMLDetailsElement>(null);
+  const moreHasError = MORE_NUMBERS.some((f) => errors.byField[f.name]);
+  useEffect(() => {
+    if (moreHasError && more.current) more.current.open = true;
+  }, [moreHasError]);
   const set = <K extends keyof Form>(key: K, value: Form[K]) =>
     setForm((current) => ({ ...current, [key]: value }));
 
@@ -124,7 +200,8 @@ export function NewJobPage() {
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const result = await create({ input: toInput(form) });
+    setSentKey(inputKey);
+    const result = await create({ input });
     const id = result.data?.createTrainingJob.id;
     if (id) navigate(`/jobs/${encodeURIComponent(id)}`);
   };
@@ -137,7 +214,7 @@ export function NewJobPage() {
       <h1>New job</h1>
       <div className="new-job">
         <form className="card form" onSubmit={submit} noValidate>
-          {errors.other.map((message) => (
+          {[...createErrors.other, ...unplaced].map((message) => (
             <p key={message} role="alert" className="error">
               {message}
             </p>
@@ -177,7 +254,7 @@ export function NewJobPage() {
               <NumberField key={field.name} {...field} form={form} set={set} errors={errors} />
             ))}
           </div>
-          <details className="more">
+          <details className="more" ref={more}>
             <summary>More settings</summary>
             <div className="row3">
               {MORE_NUMBERS.map((field) => (
@@ -192,6 +269,21 @@ export function NewJobPage() {
               />
               Mixed precision (recorded; the CPU trainer trains in fp32)
             </label>
+            <Field label="Activation" name="activation" error={errors.byField.activation}>
+              {(props) => (
+                <select
+                  {...props}
+                  value={form.activation}
+                  onChange={(e) => set('activation', e.target.value as Activation)}
+                >
+                  {(Object.keys(ACTIVATIONS) as Activation[]).map((policy) => (
+                    <option key={policy} value={policy}>
+                      {ACTIVATIONS[policy]}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
           </details>
           <div className="actions">
             <button type="submit" className="primary" disabled={created.fetching}>
@@ -199,7 +291,13 @@ export function NewJobPage() {
             </button>
           </div>
         </form>
-        <PlanPreview states={form.states} />
+        <PlanPreview
+          chooseStates={form.states.length === 0}
+          result={plan}
+          updating={!planCurrent || plan.fetching}
+          trainerChose={TRAINERS_CHOICE.filter((name) => form[name].trim() === '')}
+          otherErrors={planErrors.other}
+        />
       </div>
     </>
   );
@@ -212,28 +310,38 @@ type FieldProps = {
   'aria-describedby'?: string;
 };
 
-/** A labelled control with its error from the API right below it. */
+/** A labelled control, with its hint and its error from the API right below it. */
 function Field({
   label,
   name,
+  hint,
   error,
   children,
 }: {
   label: string;
   name: string;
+  hint?: string;
   error: string | undefined;
   children(props: FieldProps): ReactNode;
 }) {
   const id = useId();
   const errorId = `${id}-error`;
+  const hintId = `${id}-hint`;
+  const describedBy = [error && errorId, hint && hintId].filter(Boolean).join(' ');
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
       {children({
         id,
         name,
-        ...(error ? { 'aria-invalid': true, 'aria-describedby': errorId } : {}),
+        ...(error ? { 'aria-invalid': true } : {}),
+        ...(describedBy ? { 'aria-describedby': describedBy } : {}),
       })}
+      {hint && (
+        <p id={hintId} className="hint">
+          {hint}
+        </p>
+      )}
       {error && (
         <p id={errorId} className="field-error">
           {error}
@@ -247,6 +355,7 @@ function NumberField({
   label,
   name,
   step,
+  hint,
   form,
   set,
   errors,
@@ -256,7 +365,7 @@ function NumberField({
   errors: { byField: Record<string, string> };
 }) {
   return (
-    <Field label={label} name={name} error={errors.byField[name]}>
+    <Field label={label} name={name} hint={hint} error={errors.byField[name]}>
       {(props) => (
         <input
           {...props}
@@ -300,13 +409,19 @@ function StatesField({
       {!result.data && <Loading what="states" />}
       <div className="state-grid">
         {states.map(({ key, count }) => (
-          <label key={key} className="check" title={`${formatCount(count)} documents`}>
+          // named by its state code alone; the count describes it
+          <label key={key} className="check">
             <input
               type="checkbox"
               checked={selected.includes(key)}
               onChange={(e) => toggle(key, e.target.checked)}
+              aria-describedby={`${errorId}-${key}`}
             />
-            {key} <span className="muted small">{formatCount(count)}</span>
+            {key}{' '}
+            <span id={`${errorId}-${key}`} className="muted small" aria-hidden="true">
+              {formatCount(count)}
+              <span className="visually-hidden"> documents</span>
+            </span>
           </label>
         ))}
       </div>
@@ -319,40 +434,40 @@ function StatesField({
   );
 }
 
-/**
- * What the job would train on, as you choose. Today from `datasetStats` of the chosen states;
- * the API's `trainingPlan` (steps, warm-up, warnings) takes its place once the schema has it.
- */
-function PlanPreview({ states }: { states: string[] }) {
-  const [result] = useQuery({
-    query: PlanQuery,
-    variables: { states },
-    pause: states.length === 0,
-  });
-  const stats = states.length ? result.data?.datasetStats : undefined;
+/** What the job would do, from `trainingPlan(input)`, asked again whenever typing pauses. */
+function PlanPreview({
+  chooseStates,
+  result,
+  updating,
+  trainerChose,
+  otherErrors,
+}: {
+  chooseStates: boolean;
+  result: UseQueryState<ResultOf<typeof PlanQuery>>;
+  updating: boolean;
+  trainerChose: readonly string[];
+  otherErrors: readonly string[];
+}) {
+  const plan = result.data?.trainingPlan;
   return (
     <section className="card plan" aria-labelledby="plan-heading">
       <h2 id="plan-heading">Plan</h2>
-      {states.length === 0 && <p className="muted">Choose one or more states.</p>}
-      {result.error && <ErrorNotice error={result.error} />}
-      {stats && (
+      {chooseStates ? (
+        <p className="muted">Choose one or more states to see the plan.</p>
+      ) : (
         <>
-          <dl className="facts">
-            <div className="fact">
-              <dt>Training documents</dt>
-              <dd>{formatCount(stats.trainingAllowed)}</dd>
-            </div>
-            <div className="fact">
-              <dt>Examples (chunks)</dt>
-              <dd>{formatCount(stats.trainingAllowedChunks)}</dd>
-            </div>
-          </dl>
-          {stats.trainingAllowed === 0 && (
-            <p role="status" className="warning">
-              No training-allowed documents in these states: the job would have nothing to learn
-              from.
+          {otherErrors.map((message) => (
+            <p key={message} role="alert" className="error">
+              {message}
             </p>
+          ))}
+          {result.error && !otherErrors.length && !updating && (
+            <p className="muted">No plan for this input: see the marked fields.</p>
           )}
+          {!result.error && plan && <PlanDetails plan={plan} trainerChose={trainerChose} />}
+          <p className="muted small" role="status">
+            {updating ? 'Updating the plan…' : ''}
+          </p>
         </>
       )}
     </section>

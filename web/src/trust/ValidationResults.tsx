@@ -1,6 +1,26 @@
 import { Fact } from '../components/common.tsx';
 import { formatCount, formatPercent } from '../format.ts';
-import type { ValidationReport } from './contract.ts';
+import { graphql, type ResultOf } from '../graphql.ts';
+
+/** A validated job's scores: TrainingMetrics' validation fields (null until it has validated). */
+export const ValidationFields = graphql(`
+  fragment ValidationFields on TrainingMetrics {
+    accuracy
+    macroF1
+    baselineAccuracy
+    baselineF1
+    perClass {
+      label
+      precision
+      recall
+      f1Score
+      support
+    }
+    confusionMatrix
+  }
+`);
+
+export type ValidationReport = ResultOf<typeof ValidationFields>;
 
 /** A completed job's validation: scores against the majority-class baseline, per class, confusion. */
 export function ValidationResults({ report }: { report: ValidationReport }) {

@@ -98,11 +98,19 @@ describe('components for the trust API', () => {
         reason: 'AUTO_IF_BETTER',
       },
     ];
-    expect(
-      renderToStaticMarkup(<ActivationHistory activations={activations} onRollBack={() => {}} />),
-    ).toContain('Roll back');
-    expect(renderToStaticMarkup(<ActivationHistory activations={activations} />)).not.toContain(
-      'Roll back',
+    const history = (props: { onRollBack?: () => void }, list = activations) =>
+      renderToStaticMarkup(
+        <ActivationHistory activations={list} headingId="history-zeugnis" {...props} />,
+      );
+    expect(text(history({ onRollBack: () => {} }))).toContain(
+      'Roll back re-activates v1.0, the version before the current one',
+    );
+    expect(history({ onRollBack: () => {} })).not.toMatch(/<button[^>]*disabled/);
+    expect(text(history({}))).toContain('by hand');
+    expect(history({})).not.toContain('Roll back');
+    // the first activation replaced nothing: there is nothing to roll back to
+    expect(history({ onRollBack: () => {} }, activations.slice(1))).toMatch(
+      /<button[^>]*disabled[^>]*>Roll back/,
     );
   });
 });
