@@ -92,7 +92,9 @@ describe('tokens', () => {
   });
 
   test('a token seen before is judged again by the store: wrong stays wrong, a new store decides anew', () => {
-    const before = new TokenStore(parseAuthTokens('aaaaaaaaaaaaaaaa:admin,bbbbbbbbbbbbbbbb:viewer'));
+    const before = new TokenStore(
+      parseAuthTokens('aaaaaaaaaaaaaaaa:admin,bbbbbbbbbbbbbbbb:viewer'),
+    );
     for (let i = 0; i < 3; i += 1) {
       expect(before.roleOf('aaaaaaaaaaaaaaaa')).toBe('admin');
       expect(before.roleOf('aaaaaaaaaaaaaaab')).toBeNull();
