@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { File as ServerFile } from '@whatwg-node/fetch';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { DigestMemo, sha256 } from '../src/auth/digests.ts';
 import { loadOrCreateAdminToken, parseAuthTokens, TokenStore } from '../src/auth/tokens.ts';
 import { responseCacheKey } from '../src/plugins/response-cache.ts';
 import { codes, createTestApp, type TestApp, VIEWER_TOKEN } from './support/app.ts';
@@ -88,6 +89,44 @@ describe('tokens', () => {
     expect(store.roleOf('bbbbbbbbbbbbbbbb')).toBe('viewer');
     expect(store.roleOf('aaaaaaaaaaaaaaa')).toBeNull();
     expect(store.roleOf('')).toBeNull();
+  });
+
+  test('a token seen before is judged again by the store: wrong stays wrong, a new store decides anew', () => {
+    const before = new TokenStore(
+      parseAuthTokens('aaaaaaaaaaaaaaaa:admin,bbbbbbbbbbbbbbbb:viewer'),
+    );
+    for (let i = 0; i < 3; i += 1) {
+      expect(before.roleOf('aaaaaaaaaaaaaaaa')).toBe('admin');
+      expect(before.roleOf('aaaaaaaaaaaaaaab')).toBeNull();
+    }
+    // AUTH_TOKENS changed: the old admin token revoked, the viewer's now admin
+    const after = new TokenStore(parseAuthTokens('bbbbbbbbbbbbbbbb:admin'));
+    expect(after.roleOf('aaaaaaaaaaaaaaaa')).toBeNull();
+    expect(after.roleOf('bbbbbbbbbbbbbbbb')).toBe('admin');
+    expect(before.roleOf('bbbbbbbbbbbbbbbb')).toBe('viewer');
+  });
+
+  test('a crowd of unknown tokens neither grows the memo past its bound nor changes a verdict', () => {
+    const store = new TokenStore(parseAuthTokens('aaaaaaaaaaaaaaaa:admin'));
+    expect(store.roleOf('aaaaaaaaaaaaaaaa')).toBe('admin');
+    for (let i = 0; i < 3000; i += 1) expect(store.roleOf(`unknown-token-${i}`)).toBeNull();
+    expect(store.roleOf('aaaaaaaaaaaaaaaa')).toBe('admin');
+  });
+
+  test('the digest memo is bounded and evicts the least recently used', () => {
+    const computed: string[] = [];
+    const memo = new DigestMemo((value) => {
+      computed.push(value);
+      return sha256(value);
+    }, 2);
+    expect(memo.of('a').equals(sha256('a'))).toBe(true);
+    memo.of('b');
+    memo.of('a');
+    memo.of('c'); // evicts b, used longer ago than a
+    expect(memo.remembered).toBe(2);
+    memo.of('a');
+    memo.of('b');
+    expect(computed).toEqual(['a', 'b', 'c', 'b']);
   });
 
   test('the generated admin token is created once, private, and read back later', () => {

@@ -1,27 +1,29 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { DigestMemo, sha256 } from './digests.ts';
 
 export const ROLES = ['admin', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
 type Entry = { digest: Buffer; role: Role };
 
-const digest = (token: string) => createHash('sha256').update(token).digest();
-
 /**
  * Known tokens, compared by SHA-256 digest in constant time: every entry is compared, so the
- * time taken says nothing about which token (or which prefix) came close.
+ * time taken says nothing about which token (or which prefix) came close. The digests of the
+ * tokens presented are remembered (each stream of a dashboard presents the same one), never
+ * their roles: every call compares against the entries of this store.
  */
 export class TokenStore {
   readonly #entries: Entry[];
+  readonly #presented = new DigestMemo(sha256);
 
   constructor(tokens: ReadonlyArray<{ token: string; role: Role }>) {
-    this.#entries = tokens.map(({ token, role }) => ({ digest: digest(token), role }));
+    this.#entries = tokens.map(({ token, role }) => ({ digest: sha256(token), role }));
   }
 
   roleOf(token: string): Role | null {
-    const candidate = digest(token);
+    const candidate = this.#presented.of(token);
     let role: Role | null = null;
     for (const entry of this.#entries) {
       if (timingSafeEqual(entry.digest, candidate)) role = entry.role;

@@ -85,6 +85,8 @@ type Feed = {
   unsubscribe: () => void;
   pending: StatusBatches;
   cooldown: NodeJS.Timeout | null;
+  /** Replaced by every event of the job that reaches the feed (see epochOf). */
+  epoch: object;
 };
 
 /**
@@ -116,6 +118,7 @@ export class JobFeeds {
         unsubscribe: () => {},
         pending: new StatusBatches(),
         cooldown: null,
+        epoch: {},
       };
       created.unsubscribe = this.events.subscribe(jobTopic(jobId), (event) =>
         this.#receive(created, event),
@@ -142,18 +145,30 @@ export class JobFeeds {
     };
   }
 
+  /**
+   * The same object from a watcher's attach on for as long as no event of the job reaches this
+   * process (and the job stays watched): a read of the job sent in an epoch misses no change
+   * that a watcher attached in the same epoch would not get as an event. Undefined when the job
+   * is not watched.
+   */
+  epochOf(jobId: string): object | undefined {
+    return this.#feeds.get(jobId)?.epoch;
+  }
+
   /** Jobs watched in this process right now. */
   get size(): number {
     return this.#feeds.size;
   }
 
   #receive(feed: Feed, event: JobEvent): void {
+    feed.epoch = {};
     feed.pending.add(event);
     if (!feed.cooldown) this.#flush(feed);
   }
 
   /** Whatever is pending goes out at once, then the deletion. */
   #deleted(feed: Feed, jobId: string): void {
+    feed.epoch = {};
     if (feed.cooldown) clearTimeout(feed.cooldown);
     feed.cooldown = null;
     const batches = feed.pending.drain();

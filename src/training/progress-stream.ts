@@ -52,6 +52,31 @@ export function toProgress({ job, newPoints }: JobEvent, now: number): TrainingP
   };
 }
 
+/** The first read of a job in each epoch of its feed (JobFeeds.epochOf), gone with the epoch. */
+const epochReads = new WeakMap<object, Promise<TrainingJobRow | undefined>>();
+
+/**
+ * The job's row for a watcher that listens already: the read that a watcher attached in the same
+ * epoch sent, if any, as no event of the job came since it was sent (a crowd subscribing at
+ * once, as when every dashboard reconnects, costs one query and gets one row object, so its
+ * first updates are executed once too); otherwise a read sent now.
+ */
+function readForWatcher(
+  db: Db,
+  feeds: JobFeeds,
+  jobId: string,
+): Promise<TrainingJobRow | undefined> {
+  const epoch = feeds.epochOf(jobId);
+  const shared = epoch && epochReads.get(epoch);
+  if (shared) return shared;
+  const read = readWatchedJob(db, jobId);
+  if (epoch) {
+    epochReads.set(epoch, read);
+    read.catch(() => epochReads.delete(epoch));
+  }
+  return read;
+}
+
 const shared = new WeakMap<JobEvent, TrainingProgress>();
 const firstEvents = new WeakMap<TrainingJobRow, JobEvent>();
 
@@ -128,7 +153,7 @@ export async function watchTrainingProgress(
     throw badInput('afterStep', 'afterStep must be 0 or more');
   const stream = new ProgressStream(feeds, jobId, now, signal);
   try {
-    const job = await readWatchedJob(db, jobId);
+    const job = await readForWatcher(db, feeds, jobId);
     if (!job) throw notFound('training job', jobId);
     const replay = afterStep === null ? [] : await pointsAfter(db, jobId, afterStep);
     stream.start(

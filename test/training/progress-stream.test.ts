@@ -5,7 +5,7 @@ import { type AppTopics, jobTopic } from '../../src/events/topics.ts';
 import { isJobDeleted, JobFeeds } from '../../src/training/progress-feed.ts';
 import { toProgress, watchTrainingProgress } from '../../src/training/progress-stream.ts';
 import { createTestDatabase, type TestDatabase } from '../support/databases.ts';
-import { addPoints, newJob } from '../support/fixtures.ts';
+import { addPoints, advance, newJob } from '../support/fixtures.ts';
 import { seedTrainingData } from '../support/training-data.ts';
 
 let database: TestDatabase;
@@ -194,16 +194,40 @@ describe('watchTrainingProgress', () => {
     const streams = await Promise.all(
       Array.from({ length: 50 }, () => watchTrainingProgress(database.db, feeds, job.id)),
     );
-    // One read sent at once, one for everyone who asked while it was in flight.
-    expect(reads).toBe(2);
+    // No event of the job came while they subscribed: the first one's read serves them all.
+    expect(reads).toBe(1);
     const firsts = await Promise.all(streams.map(async (s) => (await s.next()).value));
-    expect(new Set(firsts.slice(1)).size).toBe(1);
+    expect(new Set(firsts).size).toBe(1);
     // A change after a read began reaches its watchers all the same.
     events.publish(jobTopic(job.id), { job: later(job, 1000), newPoints: [point(job.id, 1)] });
     for (const stream of streams) {
       expect((await stream.next()).value.newPoints.map((p: MetricPointRow) => p.step)).toEqual([1]);
       await stream.return?.();
     }
+  });
+
+  test('a watcher gets the state at its subscribe time: after an event of the job it reads anew', async () => {
+    const queued = await newJob(database.db);
+    let reads = 0;
+    onQuery = (sql) => {
+      if (sql.includes('from "training_jobs"')) reads += 1;
+    };
+    const early = await watchTrainingProgress(database.db, feeds, queued.id);
+    expect((await early.next()).value.job.status).toBe('QUEUED');
+
+    // The job changes and its event reaches the process while `early` keeps the feed open.
+    const preparing = await advance(database.db, queued, 'claim');
+    events.publish(jobTopic(queued.id), { job: preparing, newPoints: [] });
+    expect((await early.next()).value.job.status).toBe(preparing.status);
+
+    const late = await Promise.all(
+      Array.from({ length: 5 }, () => watchTrainingProgress(database.db, feeds, queued.id)),
+    );
+    const firsts = await Promise.all(late.map(async (s) => (await s.next()).value));
+    for (const first of firsts) expect(first.job.status).toBe(preparing.status);
+    // one read before the event, one shared by the watchers after it
+    expect(reads).toBe(2);
+    for (const stream of [early, ...late]) await stream.return?.();
   });
 
   test('a deleted job: what was pending, then JobDeleted, then the end', async () => {

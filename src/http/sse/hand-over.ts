@@ -58,7 +58,8 @@ export function ownStreamResponse(
 /**
  * Takes `res` over from the library once it has written what it had (the first update) and
  * ends its stream: its completion and end are swallowed, its listeners on the request and
- * response dropped (so that nothing of its stream stays reachable), and then `attach` runs.
+ * response and the wrappers of `write` dropped (so that nothing of its stream stays reachable),
+ * and then `attach` runs.
  * False if the client is gone already.
  */
 export function takeOverResponse(res: ServerResponse, attach: () => void): boolean {
@@ -69,7 +70,9 @@ export function takeOverResponse(res: ServerResponse, attach: () => void): boole
       ? true
       : (write as (...args: unknown[]) => boolean).call(res, chunk, ...rest)) as typeof write;
   res.end = (() => {
-    res.write = write;
+    // The fast path writes to the socket itself, with its own backlog check and event count:
+    // node's own write again, and nothing of what wrapped it for the library's stream stays.
+    delete (res as Partial<ServerResponse>).write;
     res.end = end;
     dropListenersSinceMark(res);
     dropListenersSinceMark(res.req);

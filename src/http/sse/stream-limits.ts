@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { createGraphQLError } from 'graphql-yoga';
+import { DigestMemo, sha256 } from '../../auth/digests.ts';
 import type { Limits } from '../../config.ts';
 import { ErrorCode } from '../../vocabulary/errors.ts';
 import { errorDocument } from '../refusals.ts';
@@ -47,11 +47,6 @@ export const refusalError = (refusal: StreamRefusal) =>
     extensions: { code: ErrorCode.FORBIDDEN, limit: refusal.limit },
   });
 
-const keyOf = (authorization: string | null | undefined) =>
-  createHash('sha256')
-    .update(authorization ?? '')
-    .digest('base64url');
-
 /**
  * The open streams of one server, capped per caller (told apart by their Authorization header;
  * all anonymous callers share one place) and in all. Transport-neutral: each transport takes a
@@ -65,6 +60,8 @@ export class StreamLimiter {
   readonly #perKind = new Map<StreamKind, number>();
   /** Slots taken for streams that connect later (graphql-sse's reservations), by name. */
   readonly #held = new Map<string, StreamSlot>();
+  /** Callers are kept apart by a digest of their header, made once per header (not per stream). */
+  readonly #keys = new DigestMemo((authorization) => sha256(authorization).toString('base64url'));
 
   constructor(readonly limits: StreamLimits) {}
 
@@ -76,7 +73,7 @@ export class StreamLimiter {
         limit: 'maxStreams',
       };
     }
-    const key = keyOf(authorization);
+    const key = this.#keys.of(authorization ?? '');
     const mine = this.#perKey.get(key) ?? 0;
     if (mine >= this.limits.maxStreamsPerToken) {
       return {
