@@ -52,7 +52,11 @@ if (isMainThread) {
       statements.set(text, seen);
     }
   };
-  const round = (o) => ({ calls: o.calls, ms: Math.round(o.ms), maxMs: Math.round(o.maxMs) });
+  const round = ({ ms, maxMs, ...counts }) => ({
+    ...counts,
+    ms: Math.round(ms),
+    maxMs: Math.round(maxMs),
+  });
   const ms = (ns) => Math.round(ns / 1e4) / 100;
   process.on('SIGUSR2', () => {
     const stats = {
