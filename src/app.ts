@@ -35,6 +35,7 @@ import type { GraphQLContext } from './schema/context.ts';
 import { schema } from './schema/index.ts';
 import { Loaders } from './schema/loaders.ts';
 import { getJob } from './training/jobs.ts';
+import { createModelPredictor } from './training/predict/model-predictor.ts';
 import { chooseTrainer, startRunner } from './training/runner/index.ts';
 import { createTrainingService } from './training/service.ts';
 
@@ -53,6 +54,7 @@ export type AppSettings = Pick<
   | 'metricsToken'
   | 'corsOrigins'
   | 'runner'
+  | 'predict'
   | 'wsInitTimeoutMs'
   | 'persistedDocuments'
 >;
@@ -87,9 +89,14 @@ const CSRF_SAFE_HEADERS = [
 export function createApp({ database, logger, tokens, settings = loadConfig({}) }: AppOptions) {
   const { limits } = settings;
   const events = new EventBus<AppTopics>();
+  const predictor = createModelPredictor(settings.predict, {
+    trainerCommand: settings.runner.trainerCommand,
+    logger,
+  });
   const training = createTrainingService(database.db, events, {
     progressMaxEventsPerSecond: settings.progressMaxEventsPerSecond,
     trainer: chooseTrainer(settings.runner, logger),
+    predictor,
   });
   const dataset = createDatasetService(database.db, events);
   const ocr = createOcrService({
@@ -164,8 +171,9 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
       useSharedSubscriptionResults(settings.sseFastPath ? fanout : null),
       useEventStreamLimits(logger),
       useEventStreams({ keepAliveMs: settings.sseKeepAliveMs }),
-      // yoga.dispose() (server shutdown, tests) stops OCR processing and its workers
-      { onDispose: () => ocr.close() },
+      // yoga.dispose() (server shutdown, tests) stops OCR processing and its workers, and the
+      // model processes
+      { onDispose: () => Promise.all([ocr.close(), predictor.close()]) },
       useReadinessCheck({ endpoint: '/ready', check: () => database.isReady() }),
     ],
   });
@@ -176,6 +184,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
     yoga,
     events,
     training,
+    predictor,
     dataset,
     ocr,
     fanout,
@@ -219,7 +228,12 @@ export async function startBackgroundWork(
   return {
     startRunner(config, after) {
       runner = after.then(() => {
-        const started = startRunner(config, { db: database.db, events: app.events, logger });
+        const started = startRunner(config, {
+          db: database.db,
+          events: app.events,
+          logger,
+          predictor: app.predictor,
+        });
         if (started) app.metrics.watchRunner(started);
         return started;
       });

@@ -46,6 +46,11 @@ const envSchema = z.object({
   TRAINING_CONCURRENCY: count(1),
   TRAINER: z.enum(['builtin', 'command']).default('builtin'),
   TRAINER_COMMAND: z.string().optional(),
+  PREDICT_COMMAND: z.string().optional(),
+  PREDICT_MAX_PROCESSES: count(4),
+  PREDICT_IDLE_MS: count(300_000),
+  PREDICT_TIMEOUT_MS: count(10_000),
+  PREDICT_START_TIMEOUT_MS: count(60_000),
   LEASE_MS: count(15_000),
   PROGRESS_FLUSH_MS: count(250),
   CHECKPOINT_INTERVAL_MS: count(10_000),
@@ -99,6 +104,7 @@ export type AppConfig = {
   introspection: boolean;
   limits: Limits;
   runner: RunnerConfig;
+  predict: PredictConfig;
   /** tesseract.js worker threads (~180 MB each). */
   ocrWorkers: number;
   ocrMaxImageBytes: number;
@@ -135,6 +141,20 @@ export type RunnerConfig = {
   flushIntervalMs: number;
   checkpointIntervalMs: number;
   pollIntervalMs: number;
+};
+
+/** The processes that serve models of command trainers (docs/trainer-command.md, "predict"). */
+export type PredictConfig = {
+  /** PREDICT_COMMAND; unset: TRAINER_COMMAND with TRAINER_MODE=predict. */
+  command: string | undefined;
+  /** Model processes alive at once; the least recently used idle one makes room. */
+  maxProcesses: number;
+  /** A model process unused this long is stopped. */
+  idleMs: number;
+  /** One request's time to its answer; the process is killed after it. */
+  timeoutMs: number;
+  /** A model process's time to its ready line. */
+  startTimeoutMs: number;
 };
 
 /** Abuse limits: refused before they cost anything. README "Security" lists them. */
@@ -201,6 +221,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       flushIntervalMs: e.PROGRESS_FLUSH_MS,
       checkpointIntervalMs: e.CHECKPOINT_INTERVAL_MS,
       pollIntervalMs: e.RUNNER_POLL_MS,
+    },
+    predict: {
+      command: e.PREDICT_COMMAND,
+      maxProcesses: e.PREDICT_MAX_PROCESSES,
+      idleMs: e.PREDICT_IDLE_MS,
+      timeoutMs: e.PREDICT_TIMEOUT_MS,
+      startTimeoutMs: e.PREDICT_START_TIMEOUT_MS,
     },
     ocrWorkers: e.OCR_WORKERS,
     ocrMaxImageBytes: e.OCR_MAX_IMAGE_BYTES,

@@ -7,8 +7,10 @@ export const BASELINE_MARGIN = 0.05;
 export type Champion = {
   versionId: string;
   label: string;
-  /** Its macro-F1 on the challenger's validation split; null: this trainer cannot run it. */
+  /** Its macro-F1 on the challenger's validation split; null: it could not be run. */
   f1: number | null;
+  /** Why it could not be run, when it could not. */
+  unscoredReason?: string;
 };
 
 const f = (x: number) => x.toFixed(3);
@@ -19,8 +21,10 @@ export function judge(input: {
   challengerF1: number;
   baselineF1: number;
   champion: Champion | null;
+  /** Why the challenger's own model could not be run on the split (its trainer's F1 stands in). */
+  challengerUnscoredReason?: string;
 }): ActivationEvaluation {
-  const { policy, challengerF1, baselineF1, champion } = input;
+  const { policy, challengerF1, baselineF1, champion, challengerUnscoredReason } = input;
   const scores = {
     challengerF1,
     baselineF1,
@@ -47,10 +51,16 @@ export function judge(input: {
   if (!champion) {
     return result('ACTIVATED', `no active version; macro-F1 ${f(challengerF1)} beats the baseline`);
   }
+  if (challengerUnscoredReason) {
+    return result(
+      'KEPT_CHAMPION',
+      `the new version could not be evaluated on this job's validation split (${challengerUnscoredReason}), so it cannot be shown to be better than the active ${champion.label}; activate by hand if wanted`,
+    );
+  }
   if (champion.f1 === null) {
     return result(
       'KEPT_CHAMPION',
-      `the active ${champion.label} cannot be scored by this trainer, so it cannot be shown to be worse; activate by hand if wanted`,
+      `the active ${champion.label} cannot be scored${champion.unscoredReason ? ` (${champion.unscoredReason})` : ' by this trainer'}, so it cannot be shown to be worse; activate by hand if wanted`,
     );
   }
   if (champion.f1 < challengerF1) {

@@ -3,18 +3,20 @@ import type { Db } from '../db/client.ts';
 import { type ModelVersionRow, modelArtifacts, modelVersions } from '../db/schema.ts';
 import { AppError, badInput, ErrorCode } from '../vocabulary/errors.ts';
 import type { ModelType } from '../vocabulary/training.ts';
-import { type Classification, classify, isBuiltinArtifact } from './trainers/builtin/index.ts';
+import { type ModelPredictor, PredictMissingError } from './predict/model-predictor.ts';
+import type { Classification } from './trainers/builtin/index.ts';
 
 export type ClassificationResult = Classification & { modelVersion: ModelVersionRow };
 
 const MAX_TEXT_LENGTH = 100_000;
 
 /**
- * Classifies text with the active version of a model type. Artifacts are kept per version (a
- * version's artifact never changes; the trainer keeps its decoded model), so only the small
- * version row is read per call.
+ * Classifies text with the active version of a model type: a built-in model in this process, a
+ * command trainer's through its model process. Artifacts are kept per version (a version's
+ * artifact never changes; the trainer keeps its decoded model), so only the small version row
+ * is read per call.
  */
-export function createClassifier(db: Db) {
+export function createClassifier(db: Db, predictor: ModelPredictor) {
   const artifacts = new Map<string, Promise<Uint8Array>>();
 
   const artifactOf = (version: ModelVersionRow) => {
@@ -54,12 +56,15 @@ export function createClassifier(db: Db) {
       );
     }
     const artifact = await artifactOf(version);
-    if (!isBuiltinArtifact(artifact)) {
+    try {
+      const [classification] = await predictor.predict({ id: version.id, artifact }, [text]);
+      return { ...(classification as Classification), modelVersion: version };
+    } catch (error) {
+      if (!(error instanceof PredictMissingError)) throw error;
       throw badInput(
         'modelType',
-        `The active ${modelType} version was trained by an external trainer (TRAINER=command); classify serves models of the built-in trainer only`,
+        `The active ${modelType} version was trained by a command trainer, and nothing can run it: ${error.message}. Set PREDICT_COMMAND to a command with a predict mode (docs/trainer-command.md)`,
       );
     }
-    return { ...classify(artifact, text), modelVersion: version };
   };
 }

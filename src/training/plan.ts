@@ -7,7 +7,7 @@ import type { PlanWarning, TrainingPlan } from '../vocabulary/evaluation.ts';
 import type { TrainingConfig } from './config-schema.ts';
 import { DEFAULT_VALIDATION_FRACTION, planSteps } from './trainers/builtin/index.ts';
 import { stratifiedSplit } from './trainers/builtin/split.ts';
-import type { Trainer } from './trainers/port.ts';
+import type { Recommendation, Trainer } from './trainers/port.ts';
 
 /** When the plan warns (docs/training.md). */
 export const PLAN_THRESHOLDS = {
@@ -63,24 +63,24 @@ export async function planJob(
     config.gradientAccumulation,
     config.epochs,
   );
-  const recommended = trainer.recommend({
-    trainExamples: split.train.length,
-    totalSteps: steps.totalSteps,
-  });
   const { learningRate, warmupSteps, warmupRatio, ...rest } = config;
   const defaultsApplied: string[] = [];
-  const chosen = <T>(field: string, value: T | null | undefined, fallback: T): T => {
-    if (value != null) return value;
+  let recommendation: Promise<Recommendation> | undefined;
+  // Asked only for a setting left out: a command trainer answers by running its command.
+  const recommended = async (field: keyof Recommendation) => {
     defaultsApplied.push(field);
-    return fallback;
+    recommendation ??= Promise.resolve(
+      trainer.recommend({ trainExamples: split.train.length, totalSteps: steps.totalSteps }),
+    );
+    return (await recommendation)[field];
   };
   const resolved: ResolvedConfig = {
     ...rest,
-    learningRate: chosen('learningRate', learningRate, recommended.learningRate),
+    learningRate: learningRate ?? (await recommended('learningRate')),
     warmupSteps:
       warmupRatio != null
         ? Math.round(warmupRatio * steps.totalSteps)
-        : chosen('warmupSteps', warmupSteps, recommended.warmupSteps),
+        : (warmupSteps ?? (await recommended('warmupSteps'))),
     defaultsApplied,
   };
   const validationLabels = new Set(split.validation.map((i) => examples[i]?.label));

@@ -10,6 +10,7 @@ import * as jobs from './jobs.ts';
 import * as metrics from './metrics.ts';
 import * as versions from './model-versions.ts';
 import { planJob } from './plan.ts';
+import { builtinModelPredictor, type ModelPredictor } from './predict/model-predictor.ts';
 import { JobFeeds } from './progress-feed.ts';
 import { type WatchOptions, watchTrainingProgress } from './progress-stream.ts';
 import { jobsByStatus, SystemStatusCache } from './status.ts';
@@ -21,6 +22,8 @@ export type TrainingServiceOptions = {
   trainer?: Trainer;
   /** How many progress updates per second a watcher of one job gets at most. */
   progressMaxEventsPerSecond?: number;
+  /** Runs the models `classify` serves; left out: built-in models only. */
+  predictor?: ModelPredictor;
 };
 
 /**
@@ -30,7 +33,11 @@ export type TrainingServiceOptions = {
 export function createTrainingService(
   db: Db,
   events: AppEvents,
-  { progressMaxEventsPerSecond = 4, trainer = builtinTrainer }: TrainingServiceOptions = {},
+  {
+    progressMaxEventsPerSecond = 4,
+    trainer = builtinTrainer,
+    predictor = builtinModelPredictor(),
+  }: TrainingServiceOptions = {},
 ) {
   const statusCache = new SystemStatusCache(db);
   const feeds = new JobFeeds(events, progressMaxEventsPerSecond);
@@ -88,7 +95,7 @@ export function createTrainingService(
       versions.listModelVersions(db, filter),
     systemStatus: () => statusCache.get(),
     jobsByStatus: () => jobsByStatus(db),
-    classify: createClassifier(db),
+    classify: createClassifier(db, predictor),
     queuePositions: (jobIds: readonly string[]) => jobs.queuePositions(db, jobIds),
     lossHistoriesByJob: (jobIds: readonly string[]) => metrics.lossHistoriesByJob(db, jobIds),
     lastPointsByJob: (jobIds: readonly string[], last: number) =>

@@ -1,5 +1,4 @@
 import { eq } from 'drizzle-orm';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importStream } from '../../src/dataset/import.ts';
 import {
@@ -8,15 +7,13 @@ import {
   modelVersions,
   type TrainingJobRow,
 } from '../../src/db/schema.ts';
-import { jobTopic } from '../../src/events/topics.ts';
 import { createJob } from '../../src/training/jobs.ts';
-import { startRunner } from '../../src/training/runner/index.ts';
-import type { Runner } from '../../src/training/runner/runner.ts';
 import { builtinTrainer } from '../../src/training/trainers/port.ts';
 import { bytes, jsonl, record } from '../dataset/helpers.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 import { repoRoot } from '../support/databases.ts';
 import { syntheticCorpus } from '../trainer/synthetic-corpus.ts';
+import { runWithCommand } from './command-runs.ts';
 
 const TRAIN = `node ${repoRoot}/examples/trainer-command/train.mjs`;
 
@@ -43,31 +40,7 @@ async function train(trainerCommand: string): Promise<TrainingJobRow> {
     learningRate: 0.1,
     epochs: 3,
   });
-  const ended = new Promise<TrainingJobRow>((resolve) => {
-    const unsubscribe = app.events.subscribe(jobTopic(job.id), ({ job: row }) => {
-      if (row.status !== 'COMPLETED' && row.status !== 'FAILED') return;
-      unsubscribe();
-      resolve(row);
-    });
-  });
-  const runner: Runner | null = startRunner(
-    {
-      enabled: true,
-      concurrency: 1,
-      trainer: 'command',
-      trainerCommand,
-      leaseMs: 15_000,
-      flushIntervalMs: 50,
-      checkpointIntervalMs: 60_000,
-      pollIntervalMs: 60_000,
-    },
-    { db, events: app.events, logger: pino({ level: 'silent' }) },
-  );
-  try {
-    return await ended;
-  } finally {
-    await runner?.stop();
-  }
+  return runWithCommand(app, job.id, trainerCommand);
 }
 
 describe('TRAINER=command through the runner', () => {

@@ -1,15 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { decodeGlobalID } from '@pothos/plugin-relay';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importStream } from '../../src/dataset/import.ts';
-import type { TrainingJobRow } from '../../src/db/schema.ts';
-import { jobTopic } from '../../src/events/topics.ts';
-import { startRunner } from '../../src/training/runner/index.ts';
 import { bytes, jsonl, record } from '../dataset/helpers.ts';
 import { createTestApp, ok, type TestApp } from '../support/app.ts';
 import { repoRoot } from '../support/databases.ts';
 import { syntheticCorpus } from '../trainer/synthetic-corpus.ts';
+import { runWithCommand } from './command-runs.ts';
 
 // The kit's own tests (trainers/python/test_trainer_kit.py) cover the protocol in detail; this
 // one runs a kit-based trainer under the real runner and server.
@@ -42,35 +39,8 @@ describe.skipIf(!hasPython)('a trainer on the Python kit under TRAINER=command',
         }`,
       ),
     );
-    const ended = new Promise<TrainingJobRow>((resolve) => {
-      const unsubscribe = app.events.subscribe(
-        jobTopic(decodeGlobalID(created.id).id),
-        ({ job }) => {
-          if (job.status !== 'COMPLETED' && job.status !== 'FAILED') return;
-          unsubscribe();
-          resolve(job);
-        },
-      );
-    });
-    const runner = startRunner(
-      {
-        enabled: true,
-        concurrency: 1,
-        trainer: 'command',
-        trainerCommand: TRAIN,
-        leaseMs: 15_000,
-        flushIntervalMs: 50,
-        checkpointIntervalMs: 60_000,
-        pollIntervalMs: 50,
-      },
-      { db: app.database.db, events: app.events, logger: pino({ level: 'silent' }) },
-    );
-    try {
-      const row = await ended;
-      expect(row.errorMessage).toBeNull();
-    } finally {
-      await runner?.stop();
-    }
+    const row = await runWithCommand(app, decodeGlobalID(created.id).id, TRAIN);
+    expect(row.errorMessage).toBeNull();
 
     type Job = {
       status: string;

@@ -2,6 +2,7 @@ import type { RunnerConfig } from '../../config.ts';
 import type { Db } from '../../db/client.ts';
 import type { AppEvents } from '../../events/topics.ts';
 import type { Logger } from '../../logger.ts';
+import type { ModelPredictor } from '../predict/model-predictor.ts';
 import { createCommandTrainer } from '../trainers/command/command-trainer.ts';
 import { builtinTrainer, type Trainer } from '../trainers/port.ts';
 import { createRunner, type Runner } from './runner.ts';
@@ -21,7 +22,13 @@ export function chooseTrainer(
 /** This process's runner, as configured (WORKER=false: none). */
 export function startRunner(
   config: RunnerConfig,
-  deps: { db: Db; events: AppEvents; logger: Logger },
+  deps: {
+    db: Db;
+    events: AppEvents;
+    logger: Logger;
+    /** The process's model predictor (the app's); left out: built-in models only. */
+    predictor?: ModelPredictor;
+  },
 ): Runner | null {
   if (!config.enabled) return null;
   return createRunner({ ...deps, ...config, trainer: chooseTrainer(config, deps.logger) });

@@ -16,6 +16,8 @@ import {
   recordModelVersion,
   versionLabel,
 } from '../model-versions.ts';
+import { type ModelPredictor, PredictMissingError } from '../predict/model-predictor.ts';
+import type { ServedModel } from '../predict/pool.ts';
 import { DEFAULT_VALIDATION_FRACTION } from '../trainers/builtin/run.ts';
 import { stratifiedSplit } from '../trainers/builtin/split.ts';
 import type { Example, TrainerEvent } from '../trainers/builtin/types.ts';
@@ -43,6 +45,8 @@ export type RunDeps = {
   events: AppEvents;
   logger: Logger;
   trainer: Trainer;
+  /** Runs the new version and the active one on the validation split. */
+  predictor: ModelPredictor;
   settings: RunSettings;
   stats: RunnerStats;
 };
@@ -192,11 +196,13 @@ async function drive(
     timers.push(setInterval(() => session.requestCheckpoint(), settings.checkpointIntervalMs));
 
     let totalSteps = 0;
+    let validationIndices: number[] | undefined;
     for await (const event of session) {
       try {
         switch (event.type) {
           case 'prepared':
             totalSteps = event.totalSteps;
+            validationIndices = event.validationIndices;
             recorder.prepared(event.totalSteps, event.resumedFromStep, data.documents);
             // PREPARING until the trainer knows how long the run is: TRAINING comes with its
             // totalSteps in the same UPDATE.
@@ -223,7 +229,7 @@ async function drive(
             await storeCheckpoint(recorder, job.id, event, hooks.reason() !== null);
             break;
           case 'done':
-            await complete(deps, recorder, job, event, data, examples);
+            await complete(deps, recorder, job, event, data, examples, validationIndices);
             log.info({ metrics: event.metrics }, 'completed');
             return 'completed';
         }
@@ -325,27 +331,53 @@ async function storeCheckpoint(
 }
 
 async function complete(
-  { db, events, settings, trainer }: RunDeps,
+  { db, events, settings, predictor, logger }: RunDeps,
   recorder: ProgressRecorder,
   job: TrainingJobRow,
   event: Extract<TrainerEvent, { type: 'done' }>,
   data: { documents: number; chunks: number },
   examples: readonly Example[],
+  validationIndices: readonly number[] | undefined,
 ): Promise<void> {
   await recorder.flush({ final: true });
   const histories = (await lossHistoriesByJob(db, [job.id])).get(job.id);
-  // The split the built-in trainer validated on (a command trainer may split its own way).
+  // The examples the trainer held out, or the built-in trainer's split when it did not say.
   const split = stratifiedSplit(examples, DEFAULT_VALIDATION_FRACTION, job.seed);
-  const validation = split.validation.map((i) => examples[i] as Example);
+  const validationIds = validationIndices ?? split.validation;
+  const held = new Set(validationIds);
+  const validation = validationIds.map((i) => examples[i] as Example);
   const texts = validation.map((e) => e.text);
   const truth = validation.map((e) => e.label);
+  const scoreOn = async (model: ServedModel): Promise<Scored> => {
+    try {
+      const predicted = (await predictor.predict(model, texts)).map((c) => c.label);
+      return { predicted, f1: scorePredictions(truth, predicted, split.labels).macroF1 };
+    } catch (error) {
+      // A model nothing here can run is unscored, as before there were model processes.
+      if (error instanceof PredictMissingError) return { predicted: null, f1: null };
+      logger.warn(
+        { err: error, jobId: job.id, modelVersionId: model.id },
+        'evaluation predict failed',
+      );
+      const reason = error instanceof Error ? error.message : String(error);
+      return { predicted: null, f1: null, failure: reason };
+    }
+  };
+  const challengerId = `job:${job.id}`;
+  const challenger = await scoreOn({ id: challengerId, artifact: event.artifact });
   const report = evaluationReport({
     labels: split.labels,
-    trainLabels: split.train.map((i) => (examples[i] as Example).label),
+    trainLabels: examples.filter((_, i) => !held.has(i)).map((e) => e.label),
     truth,
-    predicted: trainer.predict(event.artifact, texts),
+    predicted: challenger.predicted,
     trainerMacroF1: event.metrics.f1,
   });
+  // A model process may take long to answer: the active version is scored before the type is
+  // locked, and again under the lock only if another version became active meanwhile.
+  const championBefore = await activeArtifact(db, job.modelType);
+  const scoredBefore = championBefore
+    ? { id: championBefore.version.id, scored: await scoreOn(modelOf(championBefore)) }
+    : null;
   const version = await db.transaction(async (tx) => {
     const completed = await transitionJob(
       tx,
@@ -365,20 +397,26 @@ async function complete(
     // once the second is judged against the first if it won.
     await lockModelType(tx, job.modelType);
     const active = await activeArtifact(tx, job.modelType);
-    const championPredictions = active ? trainer.predict(active.artifact, texts) : null;
+    const champion =
+      active && scoredBefore?.id === active.version.id
+        ? scoredBefore.scored
+        : active
+          ? await scoreOn(modelOf(active))
+          : null;
     const evaluation = judge({
       policy: job.activation,
       challengerF1: report.macroF1,
       baselineF1: report.baselineF1,
-      champion: active
-        ? {
-            versionId: active.version.id,
-            label: versionLabel(active.version.versionNumber),
-            f1: championPredictions
-              ? scorePredictions(truth, championPredictions, split.labels).macroF1
-              : null,
-          }
-        : null,
+      champion:
+        active && champion
+          ? {
+              versionId: active.version.id,
+              label: versionLabel(active.version.versionNumber),
+              f1: champion.f1,
+              unscoredReason: champion.failure,
+            }
+          : null,
+      challengerUnscoredReason: challenger.failure,
     });
     let recorded = await recordModelVersion(tx, {
       jobId: job.id,
@@ -404,9 +442,19 @@ async function complete(
     await deleteCheckpoint(tx, job.id);
     return { completed, recorded };
   });
+  // The challenger's model process (if it has one) serves the version from now on.
+  predictor.rename(challengerId, version.recorded.id);
   announce(events, version.completed);
   events.publish('models', { versionId: version.recorded.id });
 }
+
+/** A model's predictions on the validation split and their macro-F1, or why there are none. */
+type Scored = { predicted: string[] | null; f1: number | null; failure?: string };
+
+const modelOf = (active: { version: { id: string }; artifact: Uint8Array }): ServedModel => ({
+  id: active.version.id,
+  artifact: active.artifact,
+});
 
 const frozenConfig = (job: TrainingJobRow) => ({
   name: job.name,

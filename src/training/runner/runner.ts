@@ -4,6 +4,7 @@ import type { Db } from '../../db/client.ts';
 import type { TrainingJobRow } from '../../db/schema.ts';
 import type { AppEvents } from '../../events/topics.ts';
 import type { Logger } from '../../logger.ts';
+import { builtinModelPredictor, type ModelPredictor } from '../predict/model-predictor.ts';
 import type { Trainer } from '../trainers/port.ts';
 import {
   type RunControl,
@@ -19,6 +20,8 @@ export type RunnerOptions = {
   events: AppEvents;
   logger: Logger;
   trainer: Trainer;
+  /** Runs models for the champion/challenger evaluation; left out: built-in models only. */
+  predictor?: ModelPredictor;
   /** Jobs this process trains at once (TRAINING_CONCURRENCY). */
   concurrency: number;
   /** How often to look for work when nothing announces it. */
@@ -33,6 +36,7 @@ export function createRunner(options: RunnerOptions) {
   const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const settings: RunSettings = { ...options, owner };
   const stats: RunnerStats = { leaseRenewalsFailed: 0 };
+  const predictor = options.predictor ?? builtinModelPredictor();
   const running = new Map<string, { control: RunControl; done: Promise<RunOutcome> }>();
   const log = options.logger.child({ component: 'runner', owner });
   let stopped = false;
@@ -44,7 +48,7 @@ export function createRunner(options: RunnerOptions) {
     (await claimQueuedJob(options.db, owner, options.leaseMs));
 
   const start = (job: TrainingJobRow) => {
-    const run = runJob({ ...options, settings, stats }, job);
+    const run = runJob({ ...options, predictor, settings, stats }, job);
     running.set(job.id, run);
     run.done
       .then((outcome) => log.info({ jobId: job.id, outcome }, 'run ended'))

@@ -1,4 +1,4 @@
-import { classify, isBuiltinArtifact, startTrainerWorker } from './builtin/index.ts';
+import { startTrainerWorker } from './builtin/index.ts';
 import type { Example, TrainerConfig, TrainerEvent } from './builtin/types.ts';
 
 /** One training run as the runner drives it, whatever trains underneath. */
@@ -30,12 +30,7 @@ export type Trainer = {
   readonly name: string;
   start(input: TrainerInput): TrainerSession;
   /** The learning rate and warm-up this trainer learns well with, for a run of this shape. */
-  recommend(run: RunShape): Recommendation;
-  /**
-   * The label a stored artifact predicts for each text, or null when this trainer cannot run it
-   * (then its versions cannot be scored here, and champion/challenger decisions say so).
-   */
-  predict(artifact: Uint8Array, texts: readonly string[]): string[] | null;
+  recommend(run: RunShape): Recommendation | Promise<Recommendation>;
 };
 
 /**
@@ -59,19 +54,9 @@ function recommendBuiltin({ totalSteps }: RunShape): Recommendation {
   };
 }
 
-/** Predictions of a built-in artifact; null for another trainer's artifact. */
-export function predictWithBuiltin(
-  artifact: Uint8Array,
-  texts: readonly string[],
-): string[] | null {
-  if (!isBuiltinArtifact(artifact)) return null;
-  return texts.map((text) => classify(artifact, text).label);
-}
-
 /** The built-in CPU trainer, in a worker thread so the API stays responsive. */
 export const builtinTrainer: Trainer = {
   name: 'builtin',
   start: ({ examples, config, checkpoint }) => startTrainerWorker({ examples, config, checkpoint }),
   recommend: recommendBuiltin,
-  predict: predictWithBuiltin,
 };

@@ -43,6 +43,8 @@ export type TrainerEvent =
       /** Optimizer steps already done (0 unless resumed from a checkpoint). */
       resumedFromStep: number;
       note?: string;
+      /** Which examples (0-based) the trainer validates on; left out: the built-in split. */
+      validationIndices?: number[];
     }
   | {
       type: 'step';

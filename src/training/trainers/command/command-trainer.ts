@@ -5,8 +5,11 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../../../logger.ts';
 import type { TrainerEvent } from '../builtin/types.ts';
 import type { Trainer, TrainerInput, TrainerSession } from '../port.ts';
+import { describeCommand, recommendationOf } from './describe.ts';
+import { trainerEnv } from './environment.ts';
 import { type Exit, TrainerProcess } from './process.ts';
 import { type CommandInput, type Ending, EventTranslator, parseLine } from './protocol.ts';
+import { logStderrLine } from './stderr-log.ts';
 
 export type CommandTrainerOptions = {
   /** TRAINER_COMMAND: a `/bin/sh -c` command line. */
@@ -25,23 +28,18 @@ export type CommandTrainerSession = TrainerSession & { readonly pid: number | un
 
 /** The bytea limit of PostgreSQL: a checkpoint or artifact must fit into one value. */
 const MAX_FILE_BYTES = 1024 * 1024 * 1024 - 1;
-/** The server's own secrets are none of the trainer's business. */
-const WITHHELD_ENV = ['AUTH_TOKENS', 'DATABASE_URL'];
-
-/**
- * What a command trainer gets for the settings a job leaves out: the prototype's values, made
- * for fine-tuning a pretrained transformer (the protocol has no way yet to declare others).
- */
-export const COMMAND_RECOMMENDATION = { learningRate: 0.00005, warmupSteps: 500 } as const;
 
 /** TRAINER=command: training by an external program that speaks docs/trainer-command.md. */
 export function createCommandTrainer(options: CommandTrainerOptions): Trainer {
   return {
     name: 'command',
     start: (input) => startCommandSession(options, input),
-    recommend: () => ({ ...COMMAND_RECOMMENDATION }),
-    // The server cannot run an external trainer's model: its versions cannot be scored here.
-    predict: () => null,
+    // The command's own defaults (TRAINER_MODE=describe), asked once.
+    recommend: async (run) =>
+      recommendationOf(
+        await describeCommand(options.command, { cwd: options.cwd, logger: options.logger }),
+        run,
+      ),
   };
 }
 
@@ -70,12 +68,14 @@ export function startCommandSession(
     // Files in the work directory are handed over with their event; nothing else is touched.
     if (isInside(workdir(), resolved)) await unlink(resolved);
     return bytes;
-  });
+  }, input.examples.length);
 
   // A trainer installs its USR1/USR2 handlers before it sends "prepared" (without one, a signal
   // kills it): requests made earlier wait until then.
+  // After the artifact the run is as good as done: requests then are dropped, since a trainer
+  // that is shutting down may have no handler left and would die of them.
   const sendPending = () => {
-    if (!proc || !translator.prepared) return;
+    if (!proc || !translator.prepared || translator.artifactSeen) return;
     if (pauseRequested) proc.signal('SIGUSR2');
     else if (checkpointPending) proc.signal('SIGUSR1');
     checkpointPending = false;
@@ -95,7 +95,7 @@ export function startCommandSession(
         command,
         cwd,
         env,
-        onStderrLine: log ? (line) => log.info(line) : undefined,
+        onStderrLine: log ? (line) => logStderrLine(log, line) : undefined,
       });
       let lineNumber = 0;
       for (;;) {
@@ -134,12 +134,12 @@ export function startCommandSession(
       return proc?.pid;
     },
     requestCheckpoint() {
-      if (cancelled || pauseRequested) return;
+      if (cancelled || pauseRequested || translator.artifactSeen) return;
       checkpointPending = true;
       sendPending();
     },
     pause() {
-      if (cancelled || pauseRequested) return;
+      if (cancelled || pauseRequested || translator.artifactSeen) return;
       pauseRequested = true;
       translator.pauseRequested();
       sendPending();
@@ -186,9 +186,7 @@ async function writeInput(dir: string, input: TrainerInput): Promise<NodeJS.Proc
   };
   const file = path.join(dir, 'input.json');
   await writeFile(file, JSON.stringify(data));
-  const env: NodeJS.ProcessEnv = { ...process.env, TRAINER_INPUT: file, TRAINER_WORKDIR: workdir };
-  for (const name of WITHHELD_ENV) delete env[name];
-  return env;
+  return trainerEnv({ TRAINER_MODE: 'train', TRAINER_INPUT: file, TRAINER_WORKDIR: workdir });
 }
 
 /** The last event of a session whose trainer exited, or the error its exit means. */

@@ -64,6 +64,8 @@ export class TrainerProcess {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.pid = this.#child.pid ?? 0;
+    // A process that exits before reading what was written to it must not crash the server (EPIPE).
+    this.#child.stdin.on('error', () => {});
     if (this.pid) {
       liveGroups.add(this.pid);
       if (!exitHookInstalled) {
@@ -130,6 +132,19 @@ export class TrainerProcess {
     this.#discard = true;
     this.#lines = [];
     this.#child.stdout.resume();
+  }
+
+  /** Writes one line to the process's stdin; false when it is closed (the line is dropped). */
+  writeLine(line: string): boolean {
+    const stdin = this.#child.stdin;
+    if (this.#exit || stdin.destroyed || stdin.writableEnded) return false;
+    stdin.write(`${line}\n`);
+    return true;
+  }
+
+  /** Ends stdin: a trainer or model process takes the end-of-file as the request to exit. */
+  closeStdin(): void {
+    if (!this.#child.stdin.writableEnded) this.#child.stdin.end();
   }
 
   /** SIGTERM to the group, SIGKILL after `graceMs`; resolves once it is gone. */

@@ -25,6 +25,7 @@ const lineSchema = z.discriminatedUnion('type', [
     precision: z.enum(['fp32', 'fp16', 'bf16']),
     resumedFromStep: count,
     note: z.string().optional(),
+    validationIndices: z.array(count).optional(),
   }),
   z.object({
     type: z.literal('step'),
@@ -97,11 +98,20 @@ export class EventTranslator {
   #artifact: Uint8Array | null = null;
   #pauseRequested = false;
   #pauseAnswered = false;
+  #artifactSeen = false;
 
-  constructor(private readonly readFile: (path: string) => Promise<Uint8Array>) {}
+  constructor(
+    private readonly readFile: (path: string) => Promise<Uint8Array>,
+    private readonly exampleCount: number,
+  ) {}
 
   get prepared(): boolean {
     return this.#prepared;
+  }
+
+  /** The `artifact` line arrived (its file may still be being read). */
+  get artifactSeen(): boolean {
+    return this.#artifactSeen;
   }
 
   /** A checkpoint came after the pause was asked for: the events end with it. */
@@ -119,6 +129,15 @@ export class EventTranslator {
     if (this.#artifact) throw fail(`"${line.type}" after the artifact`);
     if (line.type === 'prepared') {
       if (this.#prepared) throw fail('a second "prepared"');
+      const indices = line.validationIndices;
+      if (
+        indices &&
+        (indices.length !== line.validationSize ||
+          new Set(indices).size !== indices.length ||
+          indices.some((i) => i >= this.exampleCount))
+      ) {
+        throw fail('validationIndices must be validationSize distinct indices of the examples');
+      }
       this.#prepared = true;
       // The runner logs the note when mixed precision was asked for; say what actually happens.
       return { ...line, note: line.note ?? `the trainer command trains in ${line.precision}` };
@@ -138,6 +157,7 @@ export class EventTranslator {
         return { type: 'checkpoint', step: line.step, epoch: line.epoch, state };
       }
       case 'artifact':
+        this.#artifactSeen = true;
         if (!this.#lastEval) throw fail('"artifact" without an "eval" before it');
         this.#artifact = await this.readFile(line.path);
         return null;
