@@ -40,7 +40,12 @@ if (isMainThread) {
       pglite.calls += 1;
       pglite.ms += took;
       pglite.maxMs = Math.max(pglite.maxMs, took);
-      const text = Buffer.from(message.buffer, message.byteOffset, message.byteLength)
+      // the first bytes only: a message can hold megabytes of parameters
+      const text = Buffer.from(
+        message.buffer,
+        message.byteOffset,
+        Math.min(message.byteLength, 200),
+      )
         .toString('latin1')
         .replace(/[^\x20-\x7e]+/g, ' ')
         .trim()
