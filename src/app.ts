@@ -142,19 +142,20 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
     }),
     logging: yogaLogger(logger),
     cors: corsFor(settings.corsOrigins),
-    context: ({ request, req }: { request: Request } & NodeServerContext) => ({
-      request,
-      // The request's own logger (http/request-log.ts); with yoga.fetch, one for the caller's id.
-      log:
-        requestRecordOf(req)?.log ??
-        logger.child({ requestId: requestIdOf(request.headers.get(REQUEST_ID_HEADER)) }),
-      auth: authenticate(request, tokens),
-      training,
-      dataset,
-      ocr,
-      loaders: new Loaders(training),
-      limits,
-    }),
+    context: (initial: { request: Request } & NodeServerContext) => {
+      defineRequestLogger(initial, logger);
+      // yoga copies this into `initial`, which becomes the context and has its `log` already
+      const rest: Omit<GraphQLContext, 'log'> = {
+        request: initial.request,
+        auth: authenticate(initial.request, tokens),
+        training,
+        dataset,
+        ocr,
+        loaders: new Loaders(training),
+        limits,
+      };
+      return rest as GraphQLContext;
+    },
     plugins: [
       useMetrics({ metrics, tokens, metricsToken: settings.metricsToken }),
       useOperationNames(),
@@ -197,6 +198,29 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/**
+ * Gives the context being built (yoga's initial context, which becomes the context) its `log`:
+ * the request's own logger (http/request-log.ts), or with yoga.fetch one for the caller's id.
+ * A getter made on first use, as most requests log nothing: yoga copies what the context
+ * function returns into the context, which would read a getter there at once.
+ */
+function defineRequestLogger(
+  initial: { request: Request } & NodeServerContext,
+  logger: Logger,
+): void {
+  let log: Logger | undefined;
+  Object.defineProperty(initial, 'log', {
+    configurable: true,
+    enumerable: true,
+    get: () => {
+      log ??=
+        requestRecordOf(initial.req)?.log ??
+        logger.child({ requestId: requestIdOf(initial.request.headers.get(REQUEST_ID_HEADER)) });
+      return log;
+    },
+  });
+}
 
 export type BackgroundWork = {
   /** Starts this process's training runner (RUNNER_* settings) once `after` settled. */

@@ -12,6 +12,7 @@ const config = JSON.parse(process.env.BENCH_CLIENTS ?? '{}') as ClientsConfig;
 const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
 const target = new URL(config.url);
 const histogram = new Uint32Array(HISTOGRAM_MS + 1);
+const setupHistogram = new Uint32Array(HISTOGRAM_MS + 1);
 const events = new Uint32Array(config.count);
 const opened = new Uint8Array(config.count);
 const streams: Array<{ destroy(): void }> = [];
@@ -42,9 +43,11 @@ function record(message: string, index: number): void {
 function open(index: number): Promise<void> {
   return new Promise((resolve) => {
     let first = true;
+    const sent = Date.now();
     const done = (ok: boolean) => {
       if (!first) return;
       first = false;
+      if (ok) setupHistogram[Math.min(HISTOGRAM_MS, Date.now() - sent)]! += 1;
       if (ok) connected += 1;
       else failed += 1;
       opened[index] = ok ? 1 : 0;
@@ -96,12 +99,13 @@ function open(index: number): Promise<void> {
 let opening = true;
 
 /**
- * Opens every stream, a few hundred at a time (a burst of 10,000 SYNs overflows the listen
- * backlog). A server that cannot take them all gets CONNECT_SECONDS; then opening stops, so that
- * connecting does not go on during the measurement.
+ * Opens every stream, `config.parallel` at a time (a few hundred by default: a burst of 10,000
+ * SYNs overflows the listen backlog, which a burst run measures on purpose). A server that
+ * cannot take them all gets CONNECT_SECONDS; then opening stops, so that connecting does not go
+ * on during the measurement.
  */
 async function connectAll(): Promise<void> {
-  const parallel = 200;
+  const { parallel } = config;
   let next = 0;
   const all = Promise.all(
     Array.from({ length: parallel }, async () => {
@@ -125,6 +129,7 @@ process.on('message', (message: { type: string }) => {
       failed,
       events: [...events].filter((_, i) => opened[i] === 1),
       histogram: [...histogram],
+      setupHistogram: [...setupHistogram],
       windowMs: Date.now() - windowStart,
     };
     process.send?.({ type: 'report', report });

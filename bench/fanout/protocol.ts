@@ -8,6 +8,8 @@ export type ClientsConfig = {
   headers: Record<string, string>;
   /** Prototype: when its job started (its events carry the time since then). */
   startedAtMs?: number;
+  /** Streams being opened at once (a few hundred; their count for a burst). */
+  parallel: number;
 };
 
 export type ClientsReport = {
@@ -17,6 +19,8 @@ export type ClientsReport = {
   events: number[];
   /** Delivery delays in ms, one bucket per ms (the last one: anything longer). */
   histogram: number[];
+  /** From sending each stream's request to its first update, in ms (the same buckets). */
+  setupHistogram: number[];
   windowMs: number;
 };
 

@@ -6,10 +6,17 @@
  *   - bare node:http writing one pre-serialized event to every stream: the ceiling of this
  *     machine, so that the other figures can be read against it.
  *
- * This process plays the runner for the API: at BENCH_RATE per second, while a window is
- * measured, it writes a metric point and the job's progress to the database and publishes the
- * event through the PostgreSQL relay,
- * as a runner in another process would; the server fans it out. Subscribers are raw HTTP SSE
+ * Two modes (BENCH_MODE):
+ *   - `injected` (the default): this process plays the runner for the API: at BENCH_RATE per
+ *     second, while a window is measured, it writes a metric point and the job's progress to
+ *     the database and publishes the event through the PostgreSQL relay, as a runner in another
+ *     process would; the server fans it out. PostgreSQL only.
+ *   - `training`: the way a user deploys: the server trains a real job in the same process (its
+ *     runner, the demo corpus, all 16 states, batch size 1, a new job per row) while it serves
+ *     the subscribers, who get its progress flushes (PROGRESS_FLUSH_MS, 4 per second). On
+ *     PostgreSQL or on the embedded database (BENCH_DB=pglite). The delay then also holds the
+ *     flush interval: a point waits for its flush.
+ * Subscribers are raw HTTP SSE
  * clients (node:http, keep-alive agent) in child processes, up to 5,000 each. Every event
  * carries its time (API and bare: the point's timestamp; prototype: started_at +
  * elapsed_time_ms), so each client measures the delivery delay itself.
@@ -17,10 +24,17 @@
  * Usage: `npm run bench:fanout`. Needs PostgreSQL (DATABASE_URL, default the local server) and
  * the prototype's Debian packages (README "Benchmarks"). Env: BENCH_SIZES=1000,5000,10000,
  * BENCH_SECONDS=20, BENCH_RATE=2 (events/s), BENCH_TARGETS=bare,api,prototype,
- * BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof`) for the API server's node.
+ * BENCH_MODE=injected|training, BENCH_DB=postgres|pglite (the API's database in training mode),
+ * BENCH_CONNECT_PARALLEL=200 (streams opened at once per client process; the size for a burst,
+ * as when every dashboard reconnects after a deploy),
+ * BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof`) for the API server's node, BENCH_HEAP_SNAPSHOTS=<dir>
+ * to write a heap snapshot of the API server before its subscribers connect and one 2 s after
+ * (compare them with heap-diff.ts; the snapshots stall the server, so its figures are not for
+ * reading then), BENCH_SETUP_PROFILE=<dir> to profile the API server while its subscribers
+ * connect (CPU and every allocation, see setup-profile.ts).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,9 +49,11 @@ import { type AppTopics, announceProgress } from '../../src/events/topics.ts';
 import { encodeGlobalID } from '../../src/schema/global-ids.ts';
 import { createJob, getJob, transitionJob } from '../../src/training/jobs.ts';
 import { builtinTrainer } from '../../src/training/trainers/port.ts';
+import { BUNDESLAND_CODES } from '../../src/vocabulary/bundeslaender.ts';
 import { startCommand } from '../../test/support/processes.ts';
 import { seedTrainingData } from '../../test/support/training-data.ts';
 import { type ClientsConfig, type ClientsReport, HISTOGRAM_MS } from './protocol.ts';
+import { profileSetup } from './setup-profile.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SEED = path.resolve(ROOT, '../shared/reference/seed');
@@ -46,9 +62,25 @@ const SIZES = (process.env.BENCH_SIZES ?? '1000,5000,10000').split(',').map(Numb
 const TARGETS = (process.env.BENCH_TARGETS ?? 'bare,api,prototype').split(',');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const RATE = Number(process.env.BENCH_RATE ?? 2);
+const MODE = process.env.BENCH_MODE ?? 'injected';
+const DB = process.env.BENCH_DB ?? 'postgres';
+if (!['injected', 'training'].includes(MODE) || !['postgres', 'pglite'].includes(DB)) {
+  throw new Error('BENCH_MODE is injected or training, BENCH_DB postgres or pglite');
+}
+if (MODE === 'injected' && DB === 'pglite') {
+  throw new Error('injected events need PostgreSQL: this process writes to the API database');
+}
+const CONNECT_PARALLEL = Number(process.env.BENCH_CONNECT_PARALLEL ?? 200);
 const PER_PROCESS = 5000;
 const PORTS = { bare: 4310, api: 4300, prototype: 8100 };
 const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const SETUP_PROFILE = process.env.BENCH_SETUP_PROFILE
+  ? path.resolve(process.env.BENCH_SETUP_PROFILE)
+  : null;
+const INSPECTOR_PORT = 9339;
+const SNAPSHOTS = process.env.BENCH_HEAP_SNAPSHOTS
+  ? path.resolve(process.env.BENCH_HEAP_SNAPSHOTS)
+  : null;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const children = new Set<ChildProcess>();
@@ -117,11 +149,40 @@ async function waitReady(server: ChildProcess, url: string) {
   throw new Error(`${url} did not become ready`);
 }
 
+/**
+ * Has `server` (started with --heapsnapshot-signal=SIGUSR2) write a heap snapshot into
+ * SNAPSHOTS, named `name`. V8 writes it on the server's main thread: once the file exists and
+ * the server answers `url` again, it is complete.
+ */
+async function heapSnapshot(server: ChildProcess, url: string, name: string) {
+  if (!SNAPSHOTS) return;
+  const known = new Set(readdirSync(SNAPSHOTS));
+  server.kill('SIGUSR2');
+  for (;;) {
+    await sleep(500);
+    const made = readdirSync(SNAPSHOTS).find((f) => f.endsWith('.heapsnapshot') && !known.has(f));
+    if (
+      made &&
+      (await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
+      renameSync(path.join(SNAPSHOTS, made), path.join(SNAPSHOTS, name));
+      console.log(`heap snapshot ${path.join(SNAPSHOTS, name)}`);
+      return;
+    }
+  }
+}
+
 type Row = {
   label: string;
   n: number;
   connected: number;
   connectS: number;
+  /** From sending a stream's request to its first update. */
+  setupP50: number;
+  setupP99: number;
   eventsPerClient: number;
   minEventsPerClient: number;
   p50: number;
@@ -145,15 +206,21 @@ async function measure(
   label: string,
   n: number,
   serverPid: number,
-  config: Omit<ClientsConfig, 'count'>,
+  config: Omit<ClientsConfig, 'count' | 'parallel'>,
   publishing: (on: boolean) => void = () => {},
+  snapshot: (stage: 'before' | 'connected') => Promise<void> = async () => {},
+  profiling = false,
 ): Promise<Row> {
+  await snapshot('before');
+  const profiled =
+    profiling && SETUP_PROFILE ? await profileSetup(INSPECTOR_PORT, SETUP_PROFILE) : null;
   const before = usage(serverPid);
   const procs = Array.from({ length: Math.ceil(n / PER_PROCESS) }, (_, i) =>
     spawnRaised(process.execPath, ['--import', 'tsx', 'bench/fanout/clients.ts'], {
       BENCH_CLIENTS: JSON.stringify({
         ...config,
         count: Math.min(PER_PROCESS, n - i * PER_PROCESS),
+        parallel: CONNECT_PARALLEL,
       } satisfies ClientsConfig),
     }),
   );
@@ -169,9 +236,11 @@ async function measure(
     procs.map((p) => message<{ connected: number }>(p, 'connected')),
   );
   const connectS = (Date.now() - connectStart) / 1000;
+  await profiled?.(connected.reduce((sum, c) => sum + c.connected, 0));
   publishing(true);
   await sleep(2000);
   const idle = usage(serverPid);
+  await snapshot('connected');
   for (const p of procs) p.send({ type: 'measure' });
   const start = usage(serverPid);
   const startedAt = Date.now();
@@ -191,30 +260,38 @@ async function measure(
   await Promise.all(procs.map((p) => new Promise((r) => p.once('exit', r))));
 
   const histogram = new Array<number>(HISTOGRAM_MS + 1).fill(0);
+  const setupHistogram = new Array<number>(HISTOGRAM_MS + 1).fill(0);
   const rates: number[] = [];
   let events = 0;
   for (const { report } of reports) {
     report.histogram.forEach((count, ms) => {
       histogram[ms]! += count;
     });
+    report.setupHistogram.forEach((count, ms) => {
+      setupHistogram[ms]! += count;
+    });
     rates.push(...report.events.map((e) => e / (report.windowMs / 1000)));
     events += report.events.reduce((a, b) => a + b, 0);
   }
   const samples = histogram.reduce((a, b) => a + b, 0);
-  const percentile = (q: number) => {
+  const percentileOf = (buckets: number[], q: number) => {
+    const total = buckets.reduce((a, b) => a + b, 0);
     let seen = 0;
-    for (let ms = 0; ms < histogram.length; ms++) {
-      seen += histogram[ms]!;
-      if (seen >= q * samples) return ms;
+    for (let ms = 0; total > 0 && ms < buckets.length; ms++) {
+      seen += buckets[ms]!;
+      if (seen >= q * total) return ms;
     }
     return Number.NaN;
   };
+  const percentile = (q: number) => percentileOf(histogram, q);
   const subscribed = connected.reduce((sum, c) => sum + c.connected, 0);
   return {
     label,
     n,
     connected: subscribed,
     connectS,
+    setupP50: percentileOf(setupHistogram, 0.5),
+    setupP99: percentileOf(setupHistogram, 0.99),
     eventsPerClient: rates.reduce((a, b) => a + b, 0) / Math.max(1, rates.length),
     minEventsPerClient: rates.length ? Math.min(...rates) : 0,
     p50: samples ? percentile(0.5) : Number.NaN,
@@ -236,7 +313,7 @@ function print(row: Row) {
     [
       row.label.padEnd(9),
       `N=${String(row.n).padStart(5)}`,
-      `subscribed ${String(row.connected).padStart(5)} in ${row.connectS.toFixed(0).padStart(3)} s`,
+      `subscribed ${String(row.connected).padStart(5)} in ${row.connectS.toFixed(0).padStart(3)} s (${(row.connected / row.connectS).toFixed(0).padStart(5)}/s, first update p50 ${String(row.setupP50).padStart(5)} p99 ${String(row.setupP99).padStart(5)} ms)`,
       `events/s/client ${row.eventsPerClient.toFixed(2)} (min ${row.minEventsPerClient.toFixed(2)})`,
       `delay p50 ${String(row.p50).padStart(5)} p99 ${String(row.p99).padStart(5)} max ${String(row.max).padStart(5)} ms`,
       `CPU ${row.cpuPercent.toFixed(0).padStart(3)}% ${row.cpuUsPerEvent.toFixed(0).padStart(4)} µs/event`,
@@ -246,65 +323,128 @@ function print(row: Row) {
   );
 }
 
-// --- the runner: a job in a fresh database, progress published through the relay ------------
+// --- the API's database, and in injected mode its runner: progress published through the relay
 
-const dbName = `bench_fanout_${process.pid}`;
-const admin = postgres(SERVER_URL, { max: 1, onnotice: () => {} });
-await admin.unsafe(`CREATE DATABASE "${dbName}"`);
-await admin.end();
-cleanUps.push(() =>
-  execFileSync('psql', [SERVER_URL, '-qc', `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`]),
-);
-const dbUrl = Object.assign(new URL(SERVER_URL), { pathname: `/${dbName}` }).toString();
-const database = await openDatabase({ kind: 'postgres', url: dbUrl });
-await database.migrate();
+/** A fresh database on the PostgreSQL server, dropped at exit. */
+async function freshDatabase(): Promise<string> {
+  const dbName = `bench_fanout_${process.pid}`;
+  const admin = postgres(SERVER_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE "${dbName}"`);
+  await admin.end();
+  cleanUps.push(() =>
+    execFileSync('psql', [SERVER_URL, '-qc', `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`]),
+  );
+  return Object.assign(new URL(SERVER_URL), { pathname: `/${dbName}` }).toString();
+}
 
-const events = new EventBus<AppTopics>();
-const relay = await startPgRelay({
-  sql: database.sql!,
-  events,
-  readJob: (id) => getJob(database.db, id),
-  logger: pino({ level: 'warn' }),
-});
-await seedTrainingData(database.db);
-const created = await createJob(database.db, builtinTrainer, {
-  name: 'fan-out',
-  bundeslaender: ['NW'],
-  epochs: 100,
-});
-await transitionJob(database.db, created.id, 'claim', {
-  startedAt: new Date(),
-  totalSteps: 1_000_000,
-  estimatedCompletion: new Date(Date.now() + 86_400_000),
-});
-await transitionJob(database.db, created.id, 'startTraining');
-let step = 0;
-let publishing = false;
-const driver = setInterval(async () => {
-  if (!publishing) return;
-  step += 1;
-  const recordedAt = new Date();
-  const newPoints = await database.db
-    .insert(metricPoints)
-    .values({ jobId: created.id, step, epoch: 1, loss: 1 / step, learningRate: 5e-5, recordedAt })
-    .returning();
-  const [job] = await database.db
-    .update(trainingJobs)
-    .set({ currentStep: step, progress: step / 10_000, loss: 1 / step, updatedAt: recordedAt })
-    .where(eq(trainingJobs.id, created.id))
-    .returning();
-  if (!job) return;
-  announceProgress(events, job, newPoints);
-}, 1000 / RATE);
+/**
+ * Plays the runner: a job TRAINING in the database, and while `publishing`, a point and the
+ * job's progress written and announced through the relay at RATE per second.
+ */
+async function injectedRunner(dbUrl: string) {
+  const database = await openDatabase({ kind: 'postgres', url: dbUrl });
+  await database.migrate();
+  const events = new EventBus<AppTopics>();
+  const relay = await startPgRelay({
+    sql: database.sql!,
+    events,
+    readJob: (id) => getJob(database.db, id),
+    logger: pino({ level: 'warn' }),
+  });
+  await seedTrainingData(database.db);
+  const created = await createJob(database.db, builtinTrainer, {
+    name: 'fan-out',
+    bundeslaender: ['NW'],
+    epochs: 100,
+  });
+  await transitionJob(database.db, created.id, 'claim', {
+    startedAt: new Date(),
+    totalSteps: 1_000_000,
+    estimatedCompletion: new Date(Date.now() + 86_400_000),
+  });
+  await transitionJob(database.db, created.id, 'startTraining');
+  let step = 0;
+  const runner = {
+    jobId: encodeGlobalID('TrainingJob', created.id),
+    publishing: false,
+    async stop() {
+      clearInterval(driver);
+      await relay.stop();
+      await database.close();
+    },
+  };
+  const driver = setInterval(async () => {
+    if (!runner.publishing) return;
+    step += 1;
+    const recordedAt = new Date();
+    const newPoints = await database.db
+      .insert(metricPoints)
+      .values({ jobId: created.id, step, epoch: 1, loss: 1 / step, learningRate: 5e-5, recordedAt })
+      .returning();
+    const [job] = await database.db
+      .update(trainingJobs)
+      .set({ currentStep: step, progress: step / 10_000, loss: 1 / step, updatedAt: recordedAt })
+      .where(eq(trainingJobs.id, created.id))
+      .returning();
+    if (!job) return;
+    announceProgress(events, job, newPoints);
+  }, 1000 / RATE);
+  return runner;
+}
 
-const apiBody = JSON.stringify({
-  query: `subscription($jobId: ID!) { trainingProgress(jobId: $jobId) {
+const dbUrl = DB === 'postgres' ? await freshDatabase() : null;
+const injected = MODE === 'injected' && dbUrl ? await injectedRunner(dbUrl) : null;
+
+const subscriptionBody = (jobId: string) =>
+  JSON.stringify({
+    query: `subscription($jobId: ID!) { trainingProgress(jobId: $jobId) {
     job { id status progress currentStep loss learningRate }
     elapsedTimeMs estimatedRemainingMs
     newPoints { step loss learningRate timestamp }
   } }`,
-  variables: { jobId: encodeGlobalID('TrainingJob', created.id) },
-});
+    variables: { jobId },
+  });
+
+/** POSTs a GraphQL operation to the API as the bench's admin. */
+async function graphql<T>(query: string, variables: Record<string, unknown>): Promise<T> {
+  const res = await fetch(`http://127.0.0.1:${PORTS.api}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: T; errors?: unknown[] };
+  if (!body.data || body.errors) throw new Error(`GraphQL: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
+/**
+ * Training mode: a job the server trains itself, long enough for a row (all states, batch size
+ * 1, 100 epochs), once it is TRAINING. Its ID.
+ */
+async function startTrainingJob(): Promise<string> {
+  const { createTrainingJob } = await graphql<{ createTrainingJob: { id: string } }>(
+    `mutation($input: TrainingConfigInput!) { createTrainingJob(input: $input) { id } }`,
+    {
+      input: {
+        name: 'fan-out',
+        bundeslaender: BUNDESLAND_CODES,
+        epochs: 100,
+        batchSize: 1,
+      },
+    },
+  );
+  for (;;) {
+    const { trainingJob } = await graphql<{ trainingJob: { status: string } | null }>(
+      `query($id: ID!) { trainingJob(id: $id) { status } }`,
+      { id: createTrainingJob.id },
+    );
+    if (trainingJob?.status === 'TRAINING') return createTrainingJob.id;
+    if (trainingJob?.status !== 'QUEUED' && trainingJob?.status !== 'PREPARING') {
+      throw new Error(`the bench's job is ${trainingJob?.status} instead of TRAINING`);
+    }
+    await sleep(200);
+  }
+}
 
 // --- the targets ----------------------------------------------------------------------------
 
@@ -326,33 +466,50 @@ async function bare(n: number) {
 
 async function api(n: number) {
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  if (SNAPSHOTS) {
+    mkdirSync(SNAPSHOTS, { recursive: true });
+    nodeArgs.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${SNAPSHOTS}`);
+  }
+  if (SETUP_PROFILE) {
+    mkdirSync(SETUP_PROFILE, { recursive: true });
+    nodeArgs.push(`--inspect=127.0.0.1:${INSPECTOR_PORT}`);
+  }
   const [node, ...startArgs] = startCommand();
   const server = spawnRaised(node as string, [...nodeArgs, ...startArgs], {
     PORT: String(PORTS.api),
-    DATABASE_URL: dbUrl,
+    ...(dbUrl ? { DATABASE_URL: dbUrl } : {}),
     AUTH_TOKENS: `${TOKEN}:admin`,
     DATA_DIR: mkdtempSync(path.join(tmpdir(), 'bench-fanout-')),
-    DEMO_DATA: 'false',
+    // training mode trains on the demo corpus; injected mode brings its own job
+    DEMO_DATA: String(MODE === 'training'),
     LOG_LEVEL: 'warn',
     LOG_FORMAT: 'json',
     // every bench subscriber uses the one token
     MAX_STREAMS_PER_TOKEN: String(n),
   });
   await waitReady(server, `http://127.0.0.1:${PORTS.api}/ready`);
+  const jobId = injected?.jobId ?? (await startTrainingJob());
   print(
     await measure(
-      'this API',
+      MODE === 'training' ? `API+train${DB === 'pglite' ? ' (PGlite)' : ''}` : 'this API',
       n,
       server.pid!,
       {
         kind: 'api',
         url: `http://127.0.0.1:${PORTS.api}/graphql/stream`,
-        body: apiBody,
+        body: subscriptionBody(jobId),
         headers: { authorization: `Bearer ${TOKEN}` },
       },
       (on) => {
-        publishing = on;
+        if (injected) injected.publishing = on;
       },
+      (stage) =>
+        heapSnapshot(
+          server,
+          `http://127.0.0.1:${PORTS.api}/ready`,
+          `api-${n}-${stage}.heapsnapshot`,
+        ),
+      true,
     ),
   );
   await stop(server);
@@ -391,25 +548,26 @@ async function prototype(n: number) {
 }
 
 console.log(
-  `fan-out: one job, ${RATE} events/s, ${SECONDS} s window per row, up to ${PER_PROCESS} subscribers per client process; ${process.env.HOSTNAME ?? ''} load ${loadavg()[0]?.toFixed(1)}\n`,
+  `fan-out: one job, ${MODE === 'training' ? `trained by the API server (${DB})` : `${RATE} events/s injected`}, ${SECONDS} s window per row, ${CONNECT_PARALLEL} streams opened at once per client process, up to ${PER_PROCESS} subscribers per client process; ${process.env.HOSTNAME ?? ''} load ${loadavg()[0]?.toFixed(1)}\n`,
 );
 const run = { bare, api, prototype } as Record<string, (n: number) => Promise<void>>;
 for (const n of SIZES) {
   for (const target of TARGETS) await run[target]?.(n);
 }
-clearInterval(driver);
-await relay.stop();
-await database.close();
+await injected?.stop();
 
 console.log(`
 delay: from the time stamped in an event (API and bare: the metric point's timestamp, set just
-before it is written and published; prototype: when its poll loop built the event) to its
-receipt. The prototype polls every 500 ms: its data is up to 500 ms older than that on top.
+before it is written and published, or in training mode when the trainer recorded the point, so
+the flush interval is in it; prototype: when its poll loop built the event) to its receipt. The
+prototype polls every 500 ms: its data is up to 500 ms older than that on top.
+subscribed: all streams of the row open with their first update, and how many per second;
+first update: from sending a stream's request to its first update.
 µs/event: server CPU time in the window per event delivered. KB/subscriber: growth of the
 server's RSS from before the clients connected to 2 s after, per subscriber (garbage of the
 connection burst included); in brackets the same at the end of the window.
 Client processes, the runner and PostgreSQL share the machine with the server.`);
-const last = rows.filter((r) => r.label === 'this API').at(-1);
+const last = rows.filter((r) => r.label !== 'bare node' && r.label !== 'prototype').at(-1);
 if (last) {
   console.log(
     `targets at N=${last.n}: p99 < 250 ms -> ${last.p99} ms; RSS < 20 KB per subscriber -> ${last.rssPerSubscriberKb.toFixed(1)} KB`,

@@ -4,7 +4,9 @@
  * hashed bag-of-words features, trained with mini-batch SGD, a linear warmup/decay schedule and
  * decoupled weight decay. Plain Node without dependencies; a template for, say, a PyTorch trainer
  * that speaks the same protocol. Deterministic for a given input: a run paused and resumed from
- * its checkpoint ends with the same model as a run straight through.
+ * its checkpoint ends with the same model as a run straight through. TRAINER_MODE=describe
+ * declares its recommended learning rate and warm-up, TRAINER_MODE=predict serves a trained
+ * model (predict.mjs).
  *
  *   TRAINER_INPUT=input.json TRAINER_WORKDIR=out node examples/trainer-command/train.mjs
  */
@@ -12,11 +14,22 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import {
+  BUCKETS,
+  decode,
+  encode,
+  featurize,
+  modelJson,
+  probabilities as softmax,
+} from './model.mjs';
+import { servePredictions } from './predict.mjs';
 
-const BUCKETS = 4096;
 const VALIDATION_FRACTION = 0.15;
 const CHECKPOINT_FORMAT = 'example-trainer-checkpoint/1';
-const MODEL_FORMAT = 'example-trainer-model/1';
+// Plain SGD on a convex loss needs no warm-up; its learning rate is the API's largest (0.1):
+// on the demo corpus (API defaults otherwise) larger ones learn faster still, smaller ones
+// hardly at all (docs/trainer-command.md, "The Node example").
+const DEFAULTS = { learningRate: 0.1, warmupSteps: 0 };
 
 /** A synchronous write: process.exit() may drop what process.stderr has not written yet. */
 const fail = (message, code = 2) => {
@@ -27,6 +40,18 @@ const fail = (message, code = 2) => {
 /** One protocol event per stdout line; resolves once written (before exiting). */
 const emit = (event) =>
   new Promise((resolve) => process.stdout.write(`${JSON.stringify(event)}\n`, resolve));
+
+const mode = process.env.TRAINER_MODE || 'train';
+if (mode === 'describe') {
+  await emit({ type: 'describe', version: 1, defaults: DEFAULTS, predict: true });
+  process.exit(0);
+}
+if (mode === 'predict') {
+  if (!process.env.TRAINER_ARTIFACT) fail('TRAINER_ARTIFACT must name the model file');
+  await servePredictions(process.env.TRAINER_ARTIFACT, emit).catch((error) => fail(error.message));
+  process.exit(0);
+}
+if (mode !== 'train') fail(`unknown TRAINER_MODE ${mode}`);
 
 // Control signals. The handlers are in place before "prepared": the adapter signals only after it.
 let checkpointWanted = false;
@@ -81,29 +106,6 @@ function shuffled(items, random) {
   return out;
 }
 
-function fnv1a(text) {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-/** Word counts hashed into BUCKETS, scaled to unit length. */
-function featurize(text) {
-  const counts = new Map();
-  for (const word of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
-    const bucket = fnv1a(word) % BUCKETS;
-    counts.set(bucket, (counts.get(bucket) ?? 0) + 1);
-  }
-  const norm = Math.sqrt([...counts.values()].reduce((sum, c) => sum + c * c, 0)) || 1;
-  return {
-    index: Int32Array.from(counts.keys()),
-    value: Float64Array.from(counts.values(), (c) => c / norm),
-  };
-}
-
 const labels = [...new Set(examples.map((e) => e.label))].sort();
 if (labels.length < 2) fail(`need examples of at least two labels, got ${labels.length}`);
 const classes = labels.length;
@@ -152,25 +154,7 @@ function epochOrder(epoch) {
 
 let weights = new Float32Array(classes * BUCKETS);
 let bias = new Float32Array(classes);
-
-function probabilities(x) {
-  const p = new Float64Array(classes);
-  let max = -Infinity;
-  for (let c = 0; c < classes; c++) {
-    let z = bias[c];
-    const row = c * BUCKETS;
-    for (let k = 0; k < x.index.length; k++) z += weights[row + x.index[k]] * x.value[k];
-    p[c] = z;
-    if (z > max) max = z;
-  }
-  let sum = 0;
-  for (let c = 0; c < classes; c++) {
-    p[c] = Math.exp(p[c] - max);
-    sum += p[c];
-  }
-  for (let c = 0; c < classes; c++) p[c] /= sum;
-  return p;
-}
+const probabilities = (x) => softmax(weights, bias, x);
 
 const crossEntropy = (p, c) => -Math.log(Math.max(p[c], 1e-12));
 
@@ -242,13 +226,6 @@ function evaluate() {
 
 // ---- checkpoints ----------------------------------------------------------------------------
 
-const encode = (floats) =>
-  Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength).toString('base64');
-const decode = (text) => {
-  const bytes = Buffer.from(text, 'base64');
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-};
-
 // A checkpoint only fits the data and hyperparameters it was trained on.
 const fingerprint = createHash('sha256').update(JSON.stringify({ config, examples })).digest('hex');
 
@@ -319,14 +296,7 @@ for (let index = startStep; index < totalSteps; index++) {
   }
 }
 
-const model = {
-  format: MODEL_FORMAT,
-  labels,
-  buckets: BUCKETS,
-  weights: encode(weights),
-  bias: encode(bias),
-};
 const modelFile = path.join(workdir, 'model.json');
-writeFileSync(modelFile, JSON.stringify(model));
+writeFileSync(modelFile, modelJson(labels, weights, bias));
 await emit({ type: 'artifact', path: modelFile });
 process.exit(0);

@@ -92,8 +92,19 @@ function countBody(
 ): void {
   let received = 0;
   const push = req.push;
+  // A response that ends before its body was read (yoga refusing a content type, say): close the
+  // connection rather than let node read the rest to reuse it.
+  const onFinish = () => {
+    if (!req.complete) closeAfterAnswer(req.socket);
+  };
   req.push = (chunk: Buffer | null, encoding?: BufferEncoding) => {
-    if (chunk === null) return push.call(req, chunk, encoding);
+    if (chunk === null) {
+      // The whole body is in: nothing more to count or to close for, and an event stream
+      // keeps its request and response as long as it is open.
+      req.push = push;
+      res.removeListener('finish', onFinish);
+      return push.call(req, chunk, encoding);
+    }
     // Over already: what the parser still holds of the socket's last read is dropped.
     if (received > limit) return false;
     received += chunk.length;
@@ -103,9 +114,5 @@ function countBody(
     refuse(received);
     return false;
   };
-  // A response that ends before its body was read (yoga refusing a content type, say): close the
-  // connection rather than let node read the rest to reuse it.
-  res.once('finish', () => {
-    if (!req.complete) closeAfterAnswer(req.socket);
-  });
+  res.once('finish', onFinish);
 }

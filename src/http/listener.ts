@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { App } from '../app.ts';
 import type { Logger } from '../logger.ts';
 import { admitBody } from './body-limits.ts';
-import { logRequest } from './request-log.ts';
+import { IdentifiedResponse, logRequest } from './request-log.ts';
 import {
   admitEventStream,
   admitReservation,
@@ -43,7 +43,7 @@ export function createHttpServer(
     }
     app.yoga(req, res, context);
   };
-  const server = createServer((req, res) => {
+  const server = createServer({ ServerResponse: IdentifiedResponse }, (req, res) => {
     logRequest(req, res, logger);
     if (admit(req, res)) handle(req, res);
   });

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { encodeGlobalID } from '../../src/schema/global-ids.ts';
@@ -134,6 +135,27 @@ describe('the access log', () => {
     const line = await accessLine('stream-1');
     expect(line).toMatchObject({ path: '/graphql', operationName: 'Progress', events: 3 });
     expect(line.durationMs).toEqual(expect.any(Number));
+  });
+
+  test("an event stream's response keeps no copy of its headers: the id goes out with them", async () => {
+    let streamResponse: ServerResponse | undefined;
+    const capture = (req: IncomingMessage, res: ServerResponse) => {
+      if (req.headers['x-request-id'] === 'kept-1') streamResponse = res;
+    };
+    served.server.on('request', capture);
+    const job = await newJob(app.database.db);
+    const stream = await openEventStream(
+      `${served.origin}/graphql`,
+      { query: PROGRESS_SUBSCRIPTION, variables: { jobId: encodeGlobalID('TrainingJob', job.id) } },
+      { 'x-request-id': 'kept-1' },
+    );
+    served.server.off('request', capture);
+    expect(stream.response.headers.get('x-request-id')).toBe('kept-1');
+    expect(stream.response.headers.get('content-type')).toContain('text/event-stream');
+    await nextResult(stream.blocks);
+    // node keeps a map of the headers for a response's lifetime only if one was set beforehand
+    expect(streamResponse?.getHeaderNames()).toEqual([]);
+    stream.close();
   });
 
   test("yoga's log lines keep their objects: an error with its stack, fields as fields", () => {

@@ -1,5 +1,5 @@
 import { EventEmitter, once } from 'node:events';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { createHttpServer } from '../../src/http/listener.ts';
@@ -10,6 +10,7 @@ import type { TestApp } from './app.ts';
 export type ServedApp = {
   /** `http://127.0.0.1:<port>` */
   origin: string;
+  server: Server;
   streams: StreamLimiter;
   /**
    * The bytes the server had read from the connection of the client at `port` (headers and
@@ -48,6 +49,7 @@ export async function serveApp(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    server,
     streams,
     async readBeforeAnswer(port) {
       if (!bytesRead.has(port)) await once(answered, String(port));

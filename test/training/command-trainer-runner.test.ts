@@ -10,16 +10,19 @@ import {
 import { createJob } from '../../src/training/jobs.ts';
 import { builtinTrainer } from '../../src/training/trainers/port.ts';
 import { bytes, jsonl, record } from '../dataset/helpers.ts';
-import { createTestApp, type TestApp } from '../support/app.ts';
+import { createTestApp, ok, type TestApp, testSettings } from '../support/app.ts';
 import { repoRoot } from '../support/databases.ts';
 import { syntheticCorpus } from '../trainer/synthetic-corpus.ts';
-import { runWithCommand } from './command-runs.ts';
+import { runWithCommand, trainVersionThroughApi } from './command-runs.ts';
 
 const TRAIN = `node ${repoRoot}/examples/trainer-command/train.mjs`;
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await createTestApp();
+  // The example is the server's trainer: its describe answer and predict mode serve the API.
+  app = await createTestApp({
+    settings: testSettings({ TRAINER: 'command', TRAINER_COMMAND: TRAIN }),
+  });
   const documents = syntheticCorpus({ size: 120, seed: 5 }).map(({ text, label }) =>
     record({ text, docType: label, bundesland: 'NW' }),
   );
@@ -62,6 +65,69 @@ describe('TRAINER=command through the runner', () => {
     });
     expect(version!.metrics.accuracy).toBe(job.accuracy);
   });
+
+  it('trains with its declared defaults, serves classify through its predict mode and judges the next version against it', async () => {
+    type Version = {
+      id: string;
+      isActive: boolean;
+      evaluation: { decision: string; championF1: number | null; reason: string } | null;
+      metrics: { macroF1: number | null; perClass: { label: string }[] };
+      job: { config: { learningRate: number; warmupSteps: number; defaultsApplied: string[] } };
+    };
+    const trainVersion = () =>
+      trainVersionThroughApi<Version>(
+        app,
+        TRAIN,
+        // A model type of its own: the version of the test above is ZEUGNIS's champion.
+        {
+          name: 'node example',
+          modelType: 'KLAUSUR',
+          bundeslaender: ['NW'],
+          batchSize: 4,
+          epochs: 3,
+        },
+        `id isActive evaluation { decision championF1 reason }
+         metrics { macroF1 perClass { label } }
+         job { config { learningRate warmupSteps defaultsApplied } }`,
+      );
+    const first = await trainVersion();
+    expect(first.job.config).toEqual({
+      learningRate: 0.1,
+      warmupSteps: 0,
+      defaultsApplied: ['learningRate', 'warmupSteps'],
+    });
+    // Scored by its model process on the validation examples, as the first version it is active.
+    expect(first.evaluation).toMatchObject({ decision: 'ACTIVATED', championF1: null });
+    expect(first.metrics.macroF1).toBeTypeOf('number');
+    expect(first.isActive).toBe(true);
+
+    const { classify } = ok(
+      await app.gql<{
+        classify: {
+          label: string;
+          probabilities: { label: string; probability: number }[];
+          modelVersion: { id: string };
+        };
+      }>(
+        `query($text: String!) { classify(text: $text, modelType: KLAUSUR) {
+          label probabilities { label probability } modelVersion { id }
+        } }`,
+        { text: syntheticCorpus({ size: 4, seed: 77 })[0]?.text },
+      ),
+    );
+    expect(classify.modelVersion.id).toBe(first.id);
+    expect(classify.probabilities.map((p) => p.label).sort()).toEqual(
+      first.metrics.perClass.map((p) => p.label).sort(),
+    );
+    expect(classify.label).toBe(classify.probabilities[0]?.label);
+    const sum = classify.probabilities.reduce((total, p) => total + p.probability, 0);
+    expect(sum).toBeCloseTo(1, 3);
+
+    // The champion is run by its own model process on the challenger's split.
+    const second = await trainVersion();
+    expect(second.evaluation?.championF1).toBeTypeOf('number');
+    expect(second.evaluation?.reason).not.toMatch(/cannot be scored/);
+  }, 120_000);
 
   it('marks the job FAILED with the exit code and the trainer’s last words', async () => {
     const job = await train(`echo 'CUDA out of memory' >&2; exit 4`);

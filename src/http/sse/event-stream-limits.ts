@@ -34,9 +34,13 @@ const isEventStream = (response: Response) =>
 
 /** The graphql-sse stream token a request names (single-connection mode), if any. */
 function streamTokenOf(req: IncomingMessage): string | null {
-  const url = new URL(req.url ?? '', 'http://localhost');
-  if (url.pathname !== SSE_ENDPOINT) return null;
-  const given = req.headers[TOKEN_HEADER_KEY] ?? url.searchParams.get(TOKEN_QUERY_KEY);
+  if (pathOf(req.url) !== SSE_ENDPOINT) return null;
+  // the URL is parsed only for a token in the query (every stream request asks this)
+  const given =
+    req.headers[TOKEN_HEADER_KEY] ??
+    (req.url?.includes('?')
+      ? new URL(req.url, 'http://localhost').searchParams.get(TOKEN_QUERY_KEY)
+      : null);
   return (Array.isArray(given) ? given.join('') : given) || null;
 }
 
@@ -76,7 +80,8 @@ export function admitEventStream(
   }
   const entry: Admitted = { slot, reservation: reserved && token !== null ? token : undefined };
   admitted.set(res, entry);
-  res.once('close', () => entry.slot?.release());
+  // `on`, not `once` (a response closes once): once() would wrap the listener per stream
+  res.on('close', () => entry.slot?.release());
   return true;
 }
 
@@ -116,7 +121,7 @@ export function useEventStreamLimits(logger: Logger): Plugin {
           return;
         }
         slot = acquired;
-        res.once('close', acquired.release);
+        res.on('close', () => acquired.release());
       }
       slot.close = () => res.destroy();
       capBacklog(res, streams.limits.maxStreamBacklogBytes, logger, requestRecordOf(req));

@@ -85,7 +85,7 @@ export class SseFanout {
     this.#heartbeat.add(subscriber);
     this.#openByKind[kind] += 1;
     this.counts.adopted += 1;
-    res.once('close', () => {
+    res.on('close', () => {
       this.release(subscriber);
       void source.return?.();
     });

@@ -87,22 +87,19 @@ export class StreamLimiter {
     }
     this.#perKey.set(key, mine + 1);
     this.#perKind.set(kind, (this.#perKind.get(kind) ?? 0) + 1);
-    let released = false;
-    const slot: StreamSlot = {
-      close: () => {},
-      release: () => {
-        if (released) return;
-        released = true;
-        this.#open.delete(slot);
-        this.#perKind.set(kind, (this.#perKind.get(kind) ?? 1) - 1);
-        const left = (this.#perKey.get(key) ?? 1) - 1;
-        if (left > 0) this.#perKey.set(key, left);
-        else this.#perKey.delete(key);
-      },
-    };
+    const slot = new LimiterSlot(key, kind, this.#free);
     this.#open.add(slot);
     return slot;
   }
+
+  /** Gives back the place of a slot, released once. */
+  readonly #free = (slot: LimiterSlot): void => {
+    this.#open.delete(slot);
+    this.#perKind.set(slot.kind, (this.#perKind.get(slot.kind) ?? 1) - 1);
+    const left = (this.#perKey.get(slot.key) ?? 1) - 1;
+    if (left > 0) this.#perKey.set(slot.key, left);
+    else this.#perKey.delete(slot.key);
+  };
 
   /** Keeps `slot` under `name` until a stream takes it over (or it is dropped). */
   hold(name: string, slot: StreamSlot): void {
@@ -137,6 +134,26 @@ export class StreamLimiter {
     for (const slot of [...this.#open]) slot.close();
   }
 }
+
+/** A slot of a StreamLimiter: an object, not closures, as every open stream keeps one. */
+class LimiterSlot implements StreamSlot {
+  #released = false;
+  close: () => void = noClose;
+
+  constructor(
+    readonly key: string,
+    readonly kind: StreamKind,
+    private readonly free: (slot: LimiterSlot) => void,
+  ) {}
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.free(this);
+  }
+}
+
+const noClose = () => {};
 
 export type Counted<T> = AsyncIterableIterator<T> & {
   return(value?: unknown): Promise<IteratorResult<T>>;
