@@ -61,12 +61,15 @@ function queryLogger(onQuery?: (sql: string) => void): DrizzleLogger | undefined
 }
 
 /**
- * bytea as PGlite sends and reads it (hex text), through Buffer. PGlite's own conversion goes
- * byte by byte through JS arrays and strings - about a second per MB on the thread that also
- * serves the API - and checkpoints and model artifacts are bytea of up to several MB.
+ * bytea parameters as they are: PGlite's Bind message sends a parameter that is a byte view in
+ * the binary format, which the database copies as it is. Its own serializer (and a hex one)
+ * builds text twice the size that the database then decodes, on the thread that also serves the
+ * API, and checkpoints and model artifacts are bytea of up to several MB. (PGlite's type says a
+ * serializer returns a string; its Bind takes byte views too.)
+ * Results come back as hex text, read through Buffer: PGlite's own conversion goes byte by byte
+ * through JS arrays and strings, about a second per MB.
  */
-const byteaToHex = (value: Uint8Array) =>
-  `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
+const byteaAsBinary = (value: Uint8Array) => value as unknown as string;
 const byteaFromHex = (text: string) => Buffer.from(text.slice(2), 'hex');
 
 /**
@@ -114,7 +117,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const pglite = await PGlite.create({
     dataDir: options.dataDir,
     loadDataDir: options.loadDataDir,
-    serializers: { [types.BYTEA]: byteaToHex },
+    serializers: { [types.BYTEA]: byteaAsBinary },
     parsers: { [types.BYTEA]: byteaFromHex },
   });
   const db = drizzlePglite(pglite, { schema, logger }) as unknown as Db;

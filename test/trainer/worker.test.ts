@@ -1,4 +1,7 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { TRAINER_NICENESS } from '../../src/training/trainers/builtin/thread-priority.ts';
 import type { TrainerEvent } from '../../src/training/trainers/builtin/types.ts';
 import {
   startTrainerWorker,
@@ -12,6 +15,16 @@ const examples = syntheticCorpus({ size: 300, seed: 9 });
 const config = { ...baseConfig, epochs: 20 };
 const reference = runAll({ examples, config });
 const trained = reference.filter((e) => e.type !== 'prepared');
+
+/** The niceness of each of this process's threads (Linux), from field 19 of its stat line. */
+function threadNiceness(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    // fields after the command name, which is in parentheses and may hold spaces
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[16]);
+  });
+}
 
 async function collect(
   worker: TrainerWorker,
@@ -87,6 +100,25 @@ describe('trainer worker', () => {
     for await (const event of worker) if (event.type === 'step') break;
     expect(await worker.exited).toBe(1);
   });
+
+  it.runIf(process.platform === 'linux' && getPriority() < 19)(
+    'trains in a thread nicer than the process, so the API thread comes first',
+    async () => {
+      const processNiceness = getPriority();
+      const expected = Math.min(19, processNiceness + TRAINER_NICENESS);
+      expect(threadNiceness()).not.toContain(expected);
+      const worker = startTrainerWorker({ examples, config });
+      let during: number[] = [];
+      for await (const event of worker) {
+        if (event.type !== 'step') continue;
+        during = threadNiceness();
+        break;
+      }
+      await worker.exited;
+      expect(during.filter((n) => n === expected)).toHaveLength(1);
+      expect(getPriority()).toBe(processNiceness);
+    },
+  );
 
   it('reports errors of the run', async () => {
     const worker = startTrainerWorker({ examples, config: { ...config, batchSize: 0 } });

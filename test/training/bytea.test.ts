@@ -25,6 +25,14 @@ test('bytea round-trips exactly, from a view into a larger buffer too', async ()
   expect(stored?.state.byteLength).toBe(state.byteLength);
   expect(Buffer.compare(Buffer.from(stored!.state), Buffer.from(state))).toBe(0);
 
+  // A small Buffer lies in Node's shared pool: only its own bytes are stored.
+  const pooled = Buffer.from('checkpoint');
+  expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength);
+  await saveCheckpoint(database.db, job.id, { step: 8, epoch: 1, state: pooled });
+  expect(Buffer.from((await loadCheckpoint(database.db, job.id))!.state).toString()).toBe(
+    'checkpoint',
+  );
+
   const empty = new Uint8Array(0);
   await saveCheckpoint(database.db, job.id, { step: 8, epoch: 1, state: empty });
   expect((await loadCheckpoint(database.db, job.id))?.state.byteLength).toBe(0);

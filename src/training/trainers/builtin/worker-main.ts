@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createTrainingRun } from './run.ts';
+import { lowerThreadPriority } from './thread-priority.ts';
 import type { TrainerEvent } from './types.ts';
 import { CONTROL, type WorkerInput, type WorkerMessage } from './worker-protocol.ts';
 
@@ -7,6 +8,8 @@ import { CONTROL, type WorkerInput, type WorkerMessage } from './worker-protocol
 
 const port = parentPort;
 if (!port) throw new Error('worker-main.ts must run in a worker thread');
+// The API thread first: this loop takes whatever CPU it leaves.
+lowerThreadPriority();
 const { options, control } = workerData as WorkerInput;
 const flags = new Int32Array(control);
 const run = createTrainingRun(options);
