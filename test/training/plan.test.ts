@@ -5,6 +5,7 @@ import { importStream } from '../../src/dataset/import.ts';
 import { trainingJobs } from '../../src/db/schema.ts';
 import { BUILTIN_RECOMMENDATION } from '../../src/training/trainers/port.ts';
 import { BUNDESLAND_CODES } from '../../src/vocabulary/bundeslaender.ts';
+import type { TrainingPlan } from '../../src/vocabulary/evaluation.ts';
 import { bytes, jsonl, record } from '../dataset/helpers.ts';
 import { codes, createTestApp, ok, type TestApp, VIEWER_TOKEN } from '../support/app.ts';
 
@@ -16,19 +17,8 @@ afterEach(async () => {
   await app.close();
 });
 
-type Plan = {
-  documents: number;
-  examples: number;
-  trainExamples: number;
-  validationExamples: number;
-  labels: { label: string; count: number }[];
-  stepsPerEpoch: number;
-  totalSteps: number;
-  warmupSteps: number;
-  learningRate: number;
-  estimatedDurationMs: number | null;
-  warnings: { code: string; message: string }[];
-};
+// The API answers the plan in the domain's shape.
+type Plan = TrainingPlan;
 
 const PLAN = `query($input: TrainingConfigInput!) { trainingPlan(input: $input) {
   documents examples trainExamples validationExamples labels { label count }
