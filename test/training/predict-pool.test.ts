@@ -127,6 +127,8 @@ describe('the predict pool', () => {
     // Within the backoff: the same error, and no new process.
     await expect(p.predict(fake.model, ['fine'])).rejects.toThrow((crash as Error).message);
     expect(await fake.pids('start')).toHaveLength(1);
+    // The pool keeps the failure's backoff, not the model and its artifact.
+    expect(p.heldModels()).toEqual([]);
     const answered = await vi.waitFor(() => p.predict(fake.model, ['fine']), {
       timeout: 5_000,
       interval: 200,
@@ -155,6 +157,7 @@ describe('the predict pool', () => {
     const [pid] = await fake.pids('start');
     expect(await alive(pid as number)).toBe(false);
     expect(p.size).toBe(0);
+    expect(p.heldModels()).toEqual([]);
   });
 
   it('stops a process unused for the idle time by closing its stdin', async () => {

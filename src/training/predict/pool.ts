@@ -47,6 +47,9 @@ type Entry = {
   lastError: Error | null;
 };
 
+/** What is remembered of a model with failures once its entry (and artifact) is let go. */
+type Backoff = Pick<Entry, 'failures' | 'retryAt' | 'lastError'>;
+
 /**
  * Model processes for versions that are not the built-in trainer's (docs/trainer-command.md,
  * "predict"): one per model, started on first use and kept warm, at most `maxProcesses` alive
@@ -56,6 +59,8 @@ type Entry = {
 export class PredictPool {
   readonly #options: PredictPoolOptions;
   readonly #entries = new Map<string, Entry>();
+  /** Backoff of models without an entry: kept until their last wait is long over. */
+  readonly #backoffs = new Map<string, Backoff>();
   /** Requests waiting for a slot, woken when a process ends or goes idle. */
   #slotWaiters: (() => void)[] = [];
   /** Counts uses, for the LRU order (two uses may fall into one millisecond). */
@@ -71,6 +76,11 @@ export class PredictPool {
     let live = 0;
     for (const entry of this.#entries.values()) if (entry.process || entry.starting) live++;
     return live;
+  }
+
+  /** The ids of the models the pool holds (with their artifacts): live, or with requests. */
+  heldModels(): string[] {
+    return [...this.#entries.keys()];
   }
 
   /** The ids of the models with a live process, least recently used first. */
@@ -121,6 +131,7 @@ export class PredictPool {
       if (entry.pending === 0) {
         this.#wakeSlotWaiters();
         if (entry.process) this.#armIdleTimer(entry);
+        else if (!entry.starting) this.#forget(entry);
       }
     });
   }
@@ -174,6 +185,7 @@ export class PredictPool {
     // A request in flight reports its own failure.
     if (!process.stopping && entry.pending === 0) {
       this.#failed(entry, new Error(await process.exitReason()));
+      if (entry.pending === 0 && !entry.process && !entry.starting) this.#forget(entry);
     }
     this.#wakeSlotWaiters();
   }
@@ -247,8 +259,22 @@ export class PredictPool {
     const process = entry.process;
     if (!process) return;
     entry.process = null;
-    if (entry.failures === 0) this.#entries.delete(entry.model.id);
+    this.#forget(entry);
     await process.stop();
+  }
+
+  /** Lets go of an entry and its artifact, remembering its backoff if it has failures. */
+  #forget(entry: Entry): void {
+    const id = entry.model.id;
+    if (this.#entries.get(id) === entry) this.#entries.delete(id);
+    const now = Date.now();
+    for (const [known, backoff] of this.#backoffs) {
+      if (backoff.retryAt + BACKOFF_MAX_MS < now) this.#backoffs.delete(known);
+    }
+    if (entry.failures > 0) {
+      const { failures, retryAt, lastError } = entry;
+      this.#backoffs.set(id, { failures, retryAt, lastError });
+    }
   }
 
   #entry(model: ServedModel): Entry {
@@ -265,7 +291,9 @@ export class PredictPool {
         failures: 0,
         retryAt: 0,
         lastError: null,
+        ...this.#backoffs.get(model.id),
       };
+      this.#backoffs.delete(model.id);
       this.#entries.set(model.id, entry);
     }
     return entry;
