@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -138,5 +138,20 @@ describe('the describe answer of a command trainer', () => {
     );
     const pid = Number(await readFile(pidFile, 'utf8'));
     expect(() => process.kill(pid, 0)).toThrow();
+  });
+
+  it('asks a command again in another folder, where its relative paths name other files', async () => {
+    const folders = await Promise.all(['a', 'b'].map((name) => mkdtemp(path.join(dir, name))));
+    const script = 'describe-here.sh';
+    await Promise.all(
+      folders.map((folder, i) =>
+        writeFile(path.join(folder, script), answer({ learningRate: i === 0 ? 0.01 : 0.02 })),
+      ),
+    );
+    const command = `sh ${script}`;
+    const [first, second] = await Promise.all(
+      folders.map((cwd) => describeCommand(command, { cwd })),
+    );
+    expect([first?.learningRate, second?.learningRate]).toEqual([0.01, 0.02]);
   });
 });

@@ -41,19 +41,20 @@ export type DescribeOptions = {
   logger?: Logger;
 };
 
-// Per command string for the life of the process, failures too: a broken command costs one
-// timeout, not one per request.
+// Per command and working folder (a relative path in the command depends on it) for the life of
+// the process, failures too: a broken command costs one timeout, not one per request.
 const cache = new Map<string, Promise<Description>>();
 
-/** The command's description, asked once per command on first need. */
+/** The command's description, asked once per command and folder on first need. */
 export function describeCommand(
   command: string,
   options: DescribeOptions = {},
 ): Promise<Description> {
-  let description = cache.get(command);
+  const key = `${options.cwd ?? process.cwd()}\0${command}`;
+  let description = cache.get(key);
   if (!description) {
     description = askCommand(command, options);
-    cache.set(command, description);
+    cache.set(key, description);
   }
   return description;
 }
