@@ -55,7 +55,7 @@ export async function startServer(config: AppConfig, logger: Logger): Promise<Ru
     stopping ??= (async () => {
       const closeStreams = () => {
         streams.closeAll();
-        return webSockets.close();
+        return webSockets.close(config.shutdownTimeoutMs);
       };
       await closeGracefully(server, closeStreams, config.shutdownTimeoutMs, logger);
       await background.stop();

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -14,8 +14,9 @@ import { startChild, stopChild } from './support/processes.ts';
 
 const TOKEN = 'server-test-token-0123456789';
 
-function configFor(dataDir: string) {
+function configFor(dataDir: string, env: Record<string, string> = {}) {
   return loadConfig({
+    ...env,
     PORT: '0',
     DATA_DIR: dataDir,
     AUTH_TOKENS: `${TOKEN}:admin`,
@@ -84,6 +85,33 @@ describe('server', () => {
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.text).data.trainingStatus.totalJobs).toBeTypeOf('number');
     await expect(fetch(server.url)).rejects.toThrow();
+  });
+
+  test('cuts a WebSocket whose client never answers the close, within the shutdown timeout', {
+    timeout: 120_000,
+  }, async () => {
+    const server = await startServer(
+      configFor(mkdtempSync(path.join(tmpdir(), 'srv-')), { SHUTDOWN_TIMEOUT_MS: '500' }),
+      pino({ level: 'silent' }),
+    );
+    const socket = new WebSocket(server.url.replace('http', 'ws'), 'graphql-transport-ws');
+    await once(socket, 'open');
+    const init = { type: 'connection_init', payload: { authorization: `Bearer ${TOKEN}` } };
+    socket.send(JSON.stringify(init));
+    await once(socket, 'message');
+    const socketClosed = once(socket, 'close');
+    // The client reads nothing more: the server's close frame stays unanswered.
+    (socket as unknown as { _socket: Socket })._socket.pause();
+
+    // ws itself would wait 30 s for the answer.
+    const stopped = await Promise.race([
+      server.stop().then(() => 'stopped'),
+      new Promise((resolve) => setTimeout(resolve, 20_000, 'still stopping after 20 s')),
+    ]);
+    expect(stopped).toBe('stopped');
+    (socket as unknown as { _socket: Socket })._socket.resume();
+    // Its close frame was sent before the cut.
+    expect((await socketClosed)[0]).toBe(1001);
   });
 });
 

@@ -57,7 +57,7 @@ export async function serveApp(
     },
     async close() {
       streams.closeAll();
-      await webSockets.close();
+      await webSockets.close(1_000);
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     },

@@ -23,8 +23,11 @@ import {
 export type GraphQLWs = {
   /** Takes over an `upgrade` of node:http's server: graphql-ws on GRAPHQL_ENDPOINT, 404 elsewhere. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Closes every connection (1001, going away) and stops accepting new ones. */
-  close(): Promise<void>;
+  /**
+   * Closes every connection (1001, going away) and stops accepting new ones; a connection whose
+   * client has not answered the close within `graceMs` is cut.
+   */
+  close(graceMs: number): Promise<void>;
 };
 
 /** One acknowledged connection: who it is, and the subscriptions that hold a stream slot. */
@@ -172,8 +175,18 @@ export function createGraphQLWs(
         ws.on('error', (error) => logger.warn({ err: error }, 'graphql-ws: closing a connection'));
       });
     },
-    close() {
-      closing ??= Promise.resolve(server.dispose());
+    close(graceMs) {
+      closing ??= (async () => {
+        // ws waits for every client's close frame, up to its own 30 s per connection
+        const cut = setTimeout(() => {
+          for (const client of wss.clients) client.terminate();
+        }, graceMs);
+        try {
+          await server.dispose();
+        } finally {
+          clearTimeout(cut);
+        }
+      })();
       return closing;
     },
   };
