@@ -149,7 +149,10 @@ describe('watchTrainingProgress', () => {
       Array.from({ length: 3 }, async () => {
         const stream = await watchTrainingProgress(database.db, feeds, job.id);
         const got: ProgressItem[] = [];
-        const { promise: idle, resolve: release } = Promise.withResolvers<void>();
+        let release = () => {};
+        const idle = new Promise<void>((resolve) => {
+          release = resolve;
+        });
         // A sink that takes the first update and then stays busy until released.
         stream.pushTo({ next: (item) => (got.push(item) === 1 ? idle : undefined), end() {} });
         return { got, release };

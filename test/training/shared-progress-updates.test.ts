@@ -29,14 +29,18 @@ const isLossHistoryRead = (query: string) =>
 
 /** Holds metric_points until the returned release: executions that read them wait meanwhile. */
 async function holdPoints(): Promise<() => Promise<void>> {
-  const { promise: held, resolve: heldNow } = Promise.withResolvers<void>();
-  const { promise: gate, resolve: open } = Promise.withResolvers<void>();
-  const transaction = app.database.db.transaction(async (tx) => {
-    await tx.execute(sql`lock table metric_points in access exclusive mode`);
-    heldNow();
-    await gate;
+  let open = () => {};
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
   });
-  await held;
+  let transaction: Promise<void> = Promise.resolve();
+  await new Promise<void>((held) => {
+    transaction = app.database.db.transaction(async (tx) => {
+      await tx.execute(sql`lock table metric_points in access exclusive mode`);
+      held();
+      await gate;
+    });
+  });
   return async () => {
     open();
     await transaction;
