@@ -54,43 +54,47 @@ export function toProgress({ job, newPoints }: JobEvent, now: number): TrainingP
   };
 }
 
-/** The first read of a job in each epoch of its feed (JobFeeds.epochOf), gone with the epoch. */
-const epochReads = new WeakMap<object, Promise<TrainingJobRow | undefined>>();
+/**
+ * What the watchers attached in one epoch of a job's feed (JobFeeds.epochOf) read, by what they
+ * asked (the job's row; the points after a step), gone with the epoch.
+ */
+const epochReads = new WeakMap<object, Map<string, Promise<unknown>>>();
 
 /**
- * The job's row for a watcher that listens already: the read that a watcher attached in the same
- * epoch sent, if any, as no event of the job came since it was sent (a crowd subscribing at
- * once, as when every dashboard reconnects, costs one query and gets one row object, so its
- * first updates are executed once too); otherwise a read sent now.
+ * `read()` for a watcher that listens already, or the same read that a watcher attached in the
+ * same epoch sent for `key`, as no event of the job came since it was sent: a crowd subscribing
+ * at once, as when every dashboard reconnects, costs one query and gets one result object, so
+ * its first updates are executed once too.
  */
-function readForWatcher(
-  db: Db,
+function readInEpoch<T>(
   feeds: JobFeeds,
   jobId: string,
-): Promise<TrainingJobRow | undefined> {
+  key: string,
+  read: () => Promise<T>,
+): Promise<T> {
   const epoch = feeds.epochOf(jobId);
-  const shared = epoch && epochReads.get(epoch);
-  if (shared) return shared;
-  const read = readWatchedJob(db, jobId);
-  if (epoch) {
-    epochReads.set(epoch, read);
-    read.catch(() => epochReads.delete(epoch));
+  if (!epoch) return read();
+  let reads = epochReads.get(epoch);
+  if (!reads) {
+    reads = new Map();
+    epochReads.set(epoch, reads);
   }
-  return read;
+  const pending = reads.get(key) as Promise<T> | undefined;
+  if (pending) return pending;
+  const sent = read();
+  reads.set(key, sent);
+  sent.catch(() => reads.delete(key));
+  return sent;
 }
 
 const shared = new WeakMap<JobEvent, TrainingProgress>();
-const firstEvents = new WeakMap<TrainingJobRow, JobEvent>();
+const NO_POINTS: MetricPointRow[] = [];
 
-/** The first event of watchers that read the same row and replay nothing: one for all. */
-function sharedFirstEvent(job: TrainingJobRow): JobEvent {
-  let event = firstEvents.get(job);
-  if (!event) {
-    event = { job, newPoints: [] };
-    firstEvents.set(job, event);
-  }
-  return event;
-}
+/** The first event of watchers that read the same row and replay the same points: one for all. */
+const firstEvent = memoByPair<TrainingJobRow, MetricPointRow[], JobEvent>(
+  () => new WeakMap(),
+  (job, newPoints) => ({ job, newPoints }),
+);
 
 /**
  * The same state of the job, read twice: another process's announcement of a change that the
@@ -146,9 +150,14 @@ export async function watchTrainingProgress(
     throw badInput('afterStep', 'afterStep must be 0 or more');
   const stream = new ProgressStream(feeds, jobId, now, signal);
   try {
-    const job = await readForWatcher(db, feeds, jobId);
+    const job = await readInEpoch(feeds, jobId, 'job', () => readWatchedJob(db, jobId));
     if (!job) throw notFound('training job', jobId);
-    const replay = afterStep === null ? [] : await pointsAfter(db, jobId, afterStep);
+    const replay =
+      afterStep === null
+        ? NO_POINTS
+        : await readInEpoch(feeds, jobId, `after:${afterStep}`, () =>
+            pointsAfter(db, jobId, afterStep),
+          );
     stream.start(
       job,
       afterStep === null ? null : Math.max(afterStep, replay.at(-1)?.step ?? 0),
@@ -201,7 +210,7 @@ class ProgressStream implements PushSource<ProgressItem> {
 
   start(job: TrainingJobRow, replayedUpTo: number | null, replay: MetricPointRow[]): void {
     if (this.#finished) return;
-    this.#first = replay.length === 0 ? sharedFirstEvent(job) : { job, newPoints: replay };
+    this.#first = firstEvent(job, replay);
     if (replayedUpTo !== null) {
       // Events that came while the state was read carried points the replay may hold already.
       this.#pending.keepAfter(replayedUpTo);

@@ -241,6 +241,37 @@ describe('watchTrainingProgress', () => {
     }
   });
 
+  test('reconnecting watchers that replay from the same step share its read and their first update', async () => {
+    const job = await newJob(database.db);
+    await addPoints(database.db, job.id, 10);
+    let pointReads = 0;
+    onQuery = (sql) => {
+      if (sql.includes('from "metric_points"')) pointReads += 1;
+    };
+    const streams = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        watchTrainingProgress(database.db, feeds, job.id, { afterStep: i < 15 ? 7 : 4 }),
+      ),
+    );
+    // one read per step replayed from, in the epoch they subscribed in
+    expect(pointReads).toBe(2);
+    const firsts = await Promise.all(streams.map(async (s) => (await s.next()).value));
+    expect(new Set(firsts.slice(0, 15)).size).toBe(1);
+    expect(new Set(firsts.slice(15)).size).toBe(1);
+    expect(firsts[0].newPoints.map((p: MetricPointRow) => p.step)).toEqual([8, 9, 10]);
+    expect(firsts[19].newPoints.map((p: MetricPointRow) => p.step)).toEqual([5, 6, 7, 8, 9, 10]);
+    // after an event of the job a watcher reads the points anew, and only beyond the event's
+    events.publish(jobTopic(job.id), { job: later(job, 1000), newPoints: [point(job.id, 11)] });
+    for (const stream of streams) {
+      expect((await stream.next()).value.newPoints.map((p: MetricPointRow) => p.step)).toEqual([
+        11,
+      ]);
+    }
+    const late = await watchTrainingProgress(database.db, feeds, job.id, { afterStep: 7 });
+    expect(pointReads).toBe(3);
+    for (const stream of [...streams, late]) await stream.return?.();
+  });
+
   test('a watcher gets the state at its subscribe time: after an event of the job it reads anew', async () => {
     const queued = await newJob(database.db);
     let reads = 0;
