@@ -8,7 +8,7 @@ import type { AppTopics } from '../src/events/topics.ts';
 import { encodeGlobalID } from '../src/schema/global-ids.ts';
 import { getJob } from '../src/training/jobs.ts';
 import { jsonl, record, uploadJsonl } from './dataset/helpers.ts';
-import { createTestApp, ok, type TestApp } from './support/app.ts';
+import { ADMIN_TOKEN, createTestApp, ok, type TestApp } from './support/app.ts';
 import { onPostgres } from './support/databases.ts';
 import { addVersion, newJob } from './support/fixtures.ts';
 import { FakeRunner } from './support/runner.ts';
@@ -328,6 +328,33 @@ describe('a training job', () => {
       trainingJob: { name: 'trained', status: 'COMPLETED' },
     });
   });
+});
+
+test('a cached result is sent byte for byte as it was executed, without serializing it again', async () => {
+  await seedTrainingData(app.database.db);
+  await newJob(app.database.db, 'listed');
+  const post = () =>
+    app.yoga.fetch('http://test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify({ query: '{ trainingJobs { edges { node { id name status } } } }' }),
+    });
+  const executed = await post();
+  const body = await executed.text();
+  expect(body).toContain('"name":"listed"');
+  const stringify = vi.spyOn(JSON, 'stringify');
+  cleanups.push(async () => stringify.mockRestore());
+  const served = [await post(), await post()];
+  const serializedResults = stringify.mock.calls.filter(
+    ([value]) => typeof value === 'object' && value !== null && 'data' in value,
+  );
+  stringify.mockRestore();
+  for (const response of served) {
+    expect(await response.text()).toBe(body);
+    expect(response.headers.get('content-type')).toBe(executed.headers.get('content-type'));
+    expect(response.headers.get('etag')).toBe(executed.headers.get('etag'));
+  }
+  expect(serializedResults).toEqual([]);
 });
 
 describe.skipIf(!onPostgres())('on PostgreSQL', () => {
