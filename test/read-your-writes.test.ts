@@ -8,7 +8,7 @@ import type { AppTopics } from '../src/events/topics.ts';
 import { encodeGlobalID } from '../src/schema/global-ids.ts';
 import { getJob } from '../src/training/jobs.ts';
 import { jsonl, record, uploadJsonl } from './dataset/helpers.ts';
-import { createTestApp, ok, type TestApp } from './support/app.ts';
+import { ADMIN_TOKEN, createTestApp, ok, type TestApp } from './support/app.ts';
 import { onPostgres } from './support/databases.ts';
 import { addVersion, newJob } from './support/fixtures.ts';
 import { FakeRunner } from './support/runner.ts';
@@ -203,24 +203,36 @@ describe('after a mutation returns, every query of the process sees its effect',
   });
 });
 
+/** A job training, held at its first step once that step's progress is stored and announced. */
+async function trainingAtStep1() {
+  await importCorpus(app.database.db);
+  const gate = gatedTrainer({ holdNewJobsAt: 1 });
+  // No background statements while the job waits at its gate: no lease renewal, no checkpoint.
+  const runner = startTestRunner(
+    { db: app.database.db, events: app.events },
+    { trainer: gate.trainer, leaseMs: 600_000, checkpointIntervalMs: 600_000 },
+  );
+  cleanups.push(() => runner.stop());
+  const job = await createJob(app, jobInput('trained'));
+  // A flush is announced right after it is stored: wait for the announcement, not the row.
+  const watched = watchJob(app.events, job.rowId);
+  cleanups.push(async () => watched.stop());
+  const flushed = (step: number) =>
+    waitFor(`the flush of step ${step}`, () => watched.latest()?.currentStep === step);
+  await gate.atGate(job.rowId, 1);
+  await flushed(1);
+  /** Lets the job take its next step and waits until that step's progress is announced. */
+  const step2 = async () => {
+    gate.hold(job.rowId, 2);
+    await gate.atGate(job.rowId, 2);
+    await flushed(2);
+  };
+  return { job, gate, watched, step2 };
+}
+
 describe('a training job', () => {
   test('its progress refreshes the results that hold it and leaves the others cached; its completion shows everywhere', async () => {
-    await importCorpus(app.database.db);
-    const gate = gatedTrainer({ holdNewJobsAt: 1 });
-    // No background statements while the job waits at its gate: no lease renewal, no checkpoint.
-    const runner = startTestRunner(
-      { db: app.database.db, events: app.events },
-      { trainer: gate.trainer, leaseMs: 600_000, checkpointIntervalMs: 600_000 },
-    );
-    cleanups.push(() => runner.stop());
-    const job = await createJob(app, jobInput('trained'));
-    // A flush is announced right after it is stored: wait for the announcement, not the row.
-    const watched = watchJob(app.events, job.rowId);
-    cleanups.push(async () => watched.stop());
-    const flushed = (step: number) =>
-      waitFor(`the flush of step ${step}`, () => watched.latest()?.currentStep === step);
-    await gate.atGate(job.rowId, 1);
-    await flushed(1);
+    const { job, gate, watched, step2 } = await trainingAtStep1();
 
     const PROGRESS =
       'query($id: ID!) { trainingJob(id: $id) { currentStep history(last: 1) { step } } }';
@@ -239,9 +251,7 @@ describe('a training job', () => {
     const before = [];
     for (const [query, variables] of unrelated) before.push(await cached(query, variables));
 
-    gate.hold(job.rowId, 2);
-    await gate.atGate(job.rowId, 2);
-    await flushed(2);
+    await step2();
 
     // First the unrelated results: a fresh read of ACTIVE would refill the system-status cache
     // too, and STATUS would then cost no statement even if the response cache had dropped it.
@@ -266,6 +276,85 @@ describe('a training job', () => {
     });
     expect((await read(STATS)).statements).toBe(0);
   });
+
+  test('its progress leaves cached the results that select none of it, and a status change drops them', async () => {
+    const { job, gate, watched, step2 } = await trainingAtStep1();
+    const STEADY: [string, Record<string, unknown>?][] = [
+      ['{ trainingStatus { isTraining activeJob { id name status } totalJobs } }'],
+      [
+        'query($id: ID!) { trainingJob(id: $id) { name status startedAt config { epochs } } }',
+        { id: job.id },
+      ],
+      ['{ trainingJobs(first: 5) { edges { node { id name status queuePosition } } } }'],
+    ];
+    // each selects something of the job that its progress changes, beside what it does not
+    const PROGRESSING: [string, Record<string, unknown>?][] = [
+      ['{ trainingStatus { activeJob { name metrics { lossHistory } } } }'],
+      [
+        'query($id: ID!) { node(id: $id) { ... on TrainingJob { status totalSteps } } }',
+        { id: job.id },
+      ],
+      ['{ trainingJobs(first: 5) { edges { node { name curve { step } } } } }'],
+    ];
+    const steady = [];
+    for (const [query, variables] of STEADY) steady.push(await cached(query, variables));
+    const progressing = [];
+    for (const [query, variables] of PROGRESSING) progressing.push(await cached(query, variables));
+    expect(progressing[0]).toEqual({
+      trainingStatus: { activeJob: { name: 'trained', metrics: { lossHistory: [] } } },
+    });
+
+    await step2();
+
+    for (const [index, [query, variables]] of STEADY.entries()) {
+      expect(await read(query, variables), query).toEqual({ data: steady[index], statements: 0 });
+    }
+    for (const [query, variables] of PROGRESSING) {
+      expect((await read(query, variables)).statements, query).toBeGreaterThan(0);
+    }
+    expect((await read(PROGRESSING[0]![0])).data).toEqual({
+      trainingStatus: {
+        activeJob: { name: 'trained', metrics: { lossHistory: [expect.any(Number)] } },
+      },
+    });
+
+    await cached(...STEADY[1]!);
+    gate.release(job.rowId);
+    await watched.reached('COMPLETED');
+    expect((await read(...STEADY[0]!)).data).toMatchObject({
+      trainingStatus: { isTraining: false, activeJob: null },
+    });
+    expect((await read(...STEADY[1]!)).data).toMatchObject({
+      trainingJob: { name: 'trained', status: 'COMPLETED' },
+    });
+  });
+});
+
+test('a cached result is sent byte for byte as it was executed, without serializing it again', async () => {
+  await seedTrainingData(app.database.db);
+  await newJob(app.database.db, 'listed');
+  const post = () =>
+    app.yoga.fetch('http://test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify({ query: '{ trainingJobs { edges { node { id name status } } } }' }),
+    });
+  const executed = await post();
+  const body = await executed.text();
+  expect(body).toContain('"name":"listed"');
+  const stringify = vi.spyOn(JSON, 'stringify');
+  cleanups.push(async () => stringify.mockRestore());
+  const served = [await post(), await post()];
+  const serializedResults = stringify.mock.calls.filter(
+    ([value]) => typeof value === 'object' && value !== null && 'data' in value,
+  );
+  stringify.mockRestore();
+  for (const response of served) {
+    expect(await response.text()).toBe(body);
+    expect(response.headers.get('content-type')).toBe(executed.headers.get('content-type'));
+    expect(response.headers.get('etag')).toBe(executed.headers.get('etag'));
+  }
+  expect(serializedResults).toEqual([]);
 });
 
 describe.skipIf(!onPostgres())('on PostgreSQL', () => {
@@ -324,7 +413,9 @@ describe.skipIf(!onPostgres())('on PostgreSQL', () => {
     await runner.start(created.rowId);
     await vi.waitFor(() => expect(jobsOnB).toHaveLength(3));
     const STEP = 'query($id: ID!) { trainingJob(id: $id) { currentStep } }';
+    const NAME = 'query($id: ID!) { trainingJob(id: $id) { name status } }';
     await cached(STEP, { id: created.id }, onB);
+    await cached(NAME, { id: created.id }, onB);
     await cached(STATS, undefined, onB);
     const progress = heardOnB('jobProgress');
     await runner.step(created.rowId, 3);
@@ -332,6 +423,7 @@ describe.skipIf(!onPostgres())('on PostgreSQL', () => {
     expect((await read(STEP, { id: created.id }, onB)).data).toEqual({
       trainingJob: { currentStep: 3 },
     });
+    expect((await read(NAME, { id: created.id }, onB)).statements).toBe(0);
     expect((await read(STATS, undefined, onB)).statements).toBe(0);
   });
 

@@ -1,7 +1,7 @@
 // Preloaded into the server by bench/queries (`node --import`): on SIGUSR2 the main thread prints
 // one `loop-stats {json}` line (event-loop delay percentiles, GC pauses by kind, the embedded
-// database's synchronous calls since the last print) and starts counting afresh, so that each
-// wrk run gets its own figures.
+// database's synchronous calls, the thread's CPU time since the last print) and starts counting
+// afresh, so that each wrk run gets its own figures.
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { isMainThread } from 'node:worker_threads';
 
@@ -63,8 +63,17 @@ if (isMainThread) {
     maxMs: Math.round(maxMs),
   });
   const ms = (ns) => Math.round(ns / 1e4) / 100;
+  // This thread's own CPU time (Node >= 23.9): unlike throughput, hardly moved by other
+  // processes on the machine, so A/B comparisons hold on a busy machine too.
+  const cpuNow = () => {
+    const usage = process.threadCpuUsage?.();
+    return usage ? usage.user + usage.system : undefined;
+  };
+  let cpuAtReset = cpuNow();
   process.on('SIGUSR2', () => {
+    const cpu = cpuNow();
     const stats = {
+      ...(cpu === undefined ? {} : { cpuMs: Math.round((cpu - cpuAtReset) / 1000) }),
       loopDelayMs: {
         p50: ms(delay.percentile(50)),
         p99: ms(delay.percentile(99)),
@@ -81,6 +90,7 @@ if (isMainThread) {
     };
     process.stdout.write(`loop-stats ${JSON.stringify(stats)}\n`);
     delay.reset();
+    cpuAtReset = cpu;
     gc = {};
     pglite = { calls: 0, ms: 0, maxMs: 0 };
     statements = new Map();

@@ -251,9 +251,21 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 
-function report(label: string, result: Result, stats?: string) {
+/**
+ * The server main thread's CPU time per request, in µs (while training, the runner's share of
+ * that thread included): the figure to compare between two builds on a busy machine.
+ */
+function cpuPerRequest(result: Result, stats: string): string {
+  const { cpuMs } = JSON.parse(stats) as { cpuMs?: number };
+  const seconds = Number.parseFloat(DURATION) * (DURATION.endsWith('m') ? 60 : 1);
+  return cpuMs === undefined
+    ? ''
+    : `  cpu ${((cpuMs * 1000) / (result.rps * seconds)).toFixed(0)} µs/req`;
+}
+
+function report(label: string, result: Result, stats?: string, cpu = '') {
   console.log(
-    `${label.padEnd(40)} ${result.rps.toFixed(0).padStart(7)} req/s  p50 ${fmt(result.p50)} ms  p99 ${fmt(result.p99)} ms  max ${fmt(result.max)} ms  (load ${load()})`,
+    `${label.padEnd(40)} ${result.rps.toFixed(0).padStart(7)} req/s  p50 ${fmt(result.p50)} ms  p99 ${fmt(result.p99)} ms  max ${fmt(result.max)} ms${cpu}  (load ${load()})`,
   );
   if (stats) console.log(`${''.padEnd(40)} server main thread: ${stats}`);
   return result;
@@ -296,8 +308,11 @@ async function runMode(mode: Mode) {
     `wrk: ${CONNECTIONS} connections, ${DURATION} each, 1 thread; ${JOBS} jobs everywhere`,
   );
   await api.loopStats();
-  const measureApi = async (label: string, query: string) =>
-    report(label, wrk(api.url, JSON.stringify({ query }), TOKEN), await api.loopStats());
+  const measureApi = async (label: string, query: string) => {
+    const result = wrk(api.url, JSON.stringify({ query }), TOKEN);
+    const stats = await api.loopStats();
+    return report(label, result, stats, cpuPerRequest(result, stats));
+  };
 
   let ceiling: Result | undefined;
   if (mode === 'idle') {

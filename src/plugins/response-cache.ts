@@ -7,7 +7,10 @@ import {
 import {
   type DocumentNode,
   type ExecutionResult,
+  type GraphQLNamedType,
   type GraphQLSchema,
+  isAbstractType,
+  isObjectType,
   TypeInfo,
   visit,
   visitWithTypeInfo,
@@ -23,15 +26,44 @@ type Entity = { typename: string; id?: string | number };
 const types = (...typenames: string[]): Entity[] => typenames.map((typename) => ({ typename }));
 
 /**
+ * A job's progress, as an entity of its own: results are tied to it when they select a field of
+ * the job that its progress changes, so that a dashboard's `activeJob { id name }` survives the
+ * progress flushes (four a second) that a `currentStep` does not.
+ */
+const JOB_PROGRESS = 'TrainingJob.progress';
+
+/**
+ * The fields of a job that stay as they are while its status does: every other one, any added
+ * later included, counts as changed by its progress. A status change is a `jobs` event.
+ */
+const FIELDS_STEADY_WITH_STATUS = new Set([
+  '__typename',
+  'id',
+  'name',
+  'modelType',
+  'status',
+  'totalEpochs',
+  'createdAt',
+  'startedAt',
+  'completedAt',
+  'errorMessage',
+  'config',
+  'plan',
+  'queuePosition',
+  'modelVersion',
+]);
+
+/**
  * What each change can alter, as the types (or the entities, typename and ID) held by the results
  * it drops. A job created, moved to another status or deleted changes lists filtered by status,
- * the status counts and the queue positions of other jobs; its progress changes that job alone.
+ * the status counts and the queue positions of other jobs; its progress changes that job alone,
+ * and only the results that select its progress.
  */
 const DROPPED_BY = {
   // a plan's duration estimate comes from completed jobs, its counts from the documents
   jobs: types('TrainingJob', 'TrainingJobConnection', 'TrainingSystemStatus', 'TrainingPlan'),
   jobProgress: (jobId: string) => [
-    { typename: 'TrainingJob', id: encodeGlobalID('TrainingJob', jobId) },
+    { typename: JOB_PROGRESS, id: encodeGlobalID('TrainingJob', jobId) },
   ],
   models: types(
     'ModelVersion',
@@ -115,11 +147,11 @@ const REMEMBERED_CHANGES = 256;
  */
 class ChangeAwareCache implements Cache {
   readonly #results = createInMemoryCache({ max: 1000 });
-  readonly #executions = new WeakMap<object, { startedAt: number; types: readonly string[] }>();
+  readonly #executions = new WeakMap<object, { startedAt: number; selects: Selection }>();
   readonly #recent: { at: number; keys: readonly string[] }[] = [];
   #changes = 0;
 
-  /** Notes when each execution starts and which types its document selects. */
+  /** Notes when each execution starts and what its document selects. */
   readonly tracker: Plugin = {
     onExecute: ({ args }) => {
       const startedAt = this.#changes;
@@ -127,8 +159,10 @@ class ChangeAwareCache implements Cache {
         onExecuteDone: ({ result }) => {
           // @defer and @stream results are merged into a new object by the plugin: not cached
           if (Symbol.asyncIterator in result) return;
-          const types = selectedTypes(args.schema, args.document);
-          this.#executions.set(result, { startedAt, types });
+          this.#executions.set(result, {
+            startedAt,
+            selects: selection(args.schema, args.document),
+          });
         },
       };
     },
@@ -148,9 +182,10 @@ class ChangeAwareCache implements Cache {
   set(key: string, result: ExecutionResult, entities: Iterable<Entity>, ttl: number) {
     const execution = this.#executions.get(result);
     if (!execution) return;
-    const held = [...entities, ...types(...execution.types)];
+    const held = [...entities, ...types(...execution.selects.types)];
+    if (execution.selects.jobProgress) held.push(...progressOfJobs(held));
     if (this.#changedSince(execution.startedAt, held)) return;
-    return this.#results.set(key, result, held, ttl);
+    return this.#results.set(key, serializedOnce(result), held, ttl);
   }
 
   /**
@@ -175,17 +210,48 @@ class ChangeAwareCache implements Cache {
   }
 }
 
+/**
+ * Yoga serializes a result with its `stringify` when it has one. A hit is a shallow copy of the
+ * stored result, so it has the function and the same data: the JSON of the first response is
+ * every hit's, where each hit would serialize the same data again (a page of 20 jobs, ~15 KB).
+ */
+function serializedOnce(result: ExecutionResult): ExecutionResult {
+  let json: string | undefined;
+  return Object.assign(result, {
+    stringify: (sanitized: unknown) => {
+      json ??= JSON.stringify(sanitized);
+      return json;
+    },
+  });
+}
+
 /** The plugin's in-memory cache names entities this way. */
 const entityKey = ({ typename, id }: Entity) => (id === undefined ? typename : `${typename}:${id}`);
 
-const typesByDocument = new WeakMap<DocumentNode, readonly string[]>();
+const progressOfJobs = (held: readonly Entity[]): Entity[] =>
+  held.flatMap(({ typename, id }) =>
+    typename === 'TrainingJob' && id !== undefined ? [{ typename: JOB_PROGRESS, id }] : [],
+  );
 
-/** The object, interface and union types a document selects fields of, its root type included. */
-function selectedTypes(schema: GraphQLSchema, document: DocumentNode): readonly string[] {
-  let found = typesByDocument.get(document);
+type Selection = {
+  /** The object, interface and union types it selects fields of, its root type included. */
+  types: readonly string[];
+  /** Whether it selects a field of a job that the job's progress changes. */
+  jobProgress: boolean;
+};
+
+const selectionByDocument = new WeakMap<DocumentNode, Selection>();
+
+function selection(schema: GraphQLSchema, document: DocumentNode): Selection {
+  let found = selectionByDocument.get(document);
   if (!found) {
     const typeInfo = new TypeInfo(schema);
+    const job = schema.getType('TrainingJob');
+    // a field of a job, or of an interface or union a job is one of (`node`)
+    const onJob = (type: GraphQLNamedType | null | undefined) =>
+      type === job || (isAbstractType(type) && isObjectType(job) && schema.isSubType(type, job));
     const names = new Set<string>();
+    let jobProgress = false;
     visit(
       document,
       visitWithTypeInfo(typeInfo, {
@@ -193,10 +259,14 @@ function selectedTypes(schema: GraphQLSchema, document: DocumentNode): readonly 
           const type = typeInfo.getParentType();
           if (type) names.add(type.name);
         },
+        Field: (field) => {
+          if (onJob(typeInfo.getParentType()) && !FIELDS_STEADY_WITH_STATUS.has(field.name.value))
+            jobProgress = true;
+        },
       }),
     );
-    found = [...names];
-    typesByDocument.set(document, found);
+    found = { types: [...names], jobProgress };
+    selectionByDocument.set(document, found);
   }
   return found;
 }

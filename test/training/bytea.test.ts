@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, expect, test } from 'vitest';
+import { checkpoints } from '../../src/db/schema.ts';
 import { loadCheckpoint, saveCheckpoint } from '../../src/training/runner/checkpoints.ts';
 import { createTestDatabase, type TestDatabase } from '../support/databases.ts';
 import { newJob } from '../support/fixtures.ts';
@@ -36,4 +38,15 @@ test('bytea round-trips exactly, from a view into a larger buffer too', async ()
   const empty = new Uint8Array(0);
   await saveCheckpoint(database.db, job.id, { step: 8, epoch: 1, state: empty });
   expect((await loadCheckpoint(database.db, job.id))?.state.byteLength).toBe(0);
+});
+
+test('checkpoints are stored uncompressed: a write spends no time on compression', async () => {
+  const job = await newJob(database.db, 'uncompressed');
+  // zeros, which compression would shrink to almost nothing
+  const state = new Uint8Array(256 * 1024);
+  await saveCheckpoint(database.db, job.id, { step: 1, epoch: 1, state });
+  const [row] = await database.db
+    .select({ size: sql<number>`pg_column_size(${checkpoints.state})`.mapWith(Number) })
+    .from(checkpoints);
+  expect(row?.size).toBeGreaterThanOrEqual(state.byteLength);
 });
