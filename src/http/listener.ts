@@ -39,17 +39,17 @@ export function createHttpServer(
     admitBody(req, res, bodies) &&
     admitReservation(req, res, streams, app.tokens) &&
     admitEventStream(req, res, streams);
-  const handle = (req: IncomingMessage, res: ServerResponse) => {
+  const toYoga = (req: IncomingMessage, res: ServerResponse) => {
     // What the app adds from here on can be dropped when the fast path takes a stream over.
     if (req.headers.accept?.includes('text/event-stream')) {
       markListeners(req);
       markListeners(res);
     }
-    if (app.fastSetup?.wants(req)) {
-      app.fastSetup.serve(req, res, context, () => app.yoga(req, res, context));
-      return;
-    }
     app.yoga(req, res, context);
+  };
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    if (app.fastSetup?.wants(req)) app.fastSetup.serve(req, res, context, () => toYoga(req, res));
+    else toYoga(req, res);
   };
   const server = createServer({ ServerResponse: IdentifiedResponse }, (req, res) => {
     logRequest(req, res, logger);

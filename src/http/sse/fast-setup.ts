@@ -99,14 +99,16 @@ export class FastSetup {
     toYoga: () => void,
   ): Promise<void> {
     const { yoga } = this.options;
+    // as yoga's request's, the signal aborts when the client leaves before the hand-over
+    const controller = new AbortController();
+    const abort = () => controller.abort();
+    res.once('close', abort);
     const request = new yoga.fetchAPI.Request(
       `http://${req.headers.host ?? 'localhost'}${req.url}`,
-      {
-        method: 'POST',
-        headers: req.headers as Record<string, string>,
-        signal: abortedOnClose(res),
-      },
+      { method: 'POST', headers: req.headers as Record<string, string>, signal: controller.signal },
     );
+    // the stream goes on the fast path from its first update (shared-subscription-results.ts)
+    openedByFastSetup(res);
     const enveloped = yoga.getEnveloped({ ...server, req, res, request, params });
     let result: ExecutionResult | AsyncIterable<ExecutionResult>;
     let first: IteratorResult<ExecutionResult> | undefined;
@@ -127,20 +129,23 @@ export class FastSetup {
     } catch {
       // yoga answers what failed here as it would have (nothing was written yet)
       await iterator?.return?.();
+      notTakenOver(res);
+      res.off('close', abort);
       return toYoga();
     }
     this.#open(req, res, request);
     this.counts.served += 1;
     if (!iterator || !first) {
+      notTakenOver(res);
       this.#next(req, res, result as ExecutionResult);
       res.end(GRAPHQL_SSE_COMPLETE);
       return;
     }
-    openedByFastSetup(res);
     for (let next = first; !next.done; next = await iterator.next()) {
       this.#next(req, res, next.value);
     }
     // taken over by the fast path (the library's iterator ends at the hand-over), or ended
+    res.off('close', abort);
     if (notTakenOver(res)) res.end(GRAPHQL_SSE_COMPLETE);
   }
 
@@ -209,11 +214,4 @@ function paramsOf(body: Buffer): StreamParams | null {
     variables: variables as Record<string, unknown> | null | undefined,
     extensions,
   };
-}
-
-/** A signal that aborts when `res` closes before it finished, as yoga's request's does. */
-function abortedOnClose(res: ServerResponse): AbortSignal {
-  const controller = new AbortController();
-  res.once('close', () => controller.abort());
-  return controller.signal;
 }

@@ -44,13 +44,18 @@ function isCompletion(chunk: unknown): boolean {
  * The Node response that a subscription can be handed over to: the request asked for an event
  * stream of its own (graphql-sse's single-connection mode posts operations as JSON and stays
  * with the library) and came through node:http (not `yoga.fetch`) and its event-stream
- * tracking (http/listener.ts), which marks what the app adds to the request and response.
+ * tracking (http/listener.ts), which marks what the app adds to the request and response, or
+ * the fast set-up, which adds nothing it leaves there.
  */
 export function ownStreamResponse(
   request: Request,
   res: ServerResponse | undefined,
 ): ServerResponse | null {
-  if (!res || !isMarked(res) || !request.headers.get('accept')?.includes('text/event-stream')) {
+  if (
+    !res ||
+    !(isMarked(res) || openedHere.has(res)) ||
+    !request.headers.get('accept')?.includes('text/event-stream')
+  ) {
     return null;
   }
   return res;
@@ -67,8 +72,6 @@ export function takeOverResponse(res: ServerResponse, attach: () => void): boole
   if (res.destroyed || res.writableEnded) return false;
   if (openedHere.delete(res)) {
     // no library stream to wait for: the fast set-up wrote the headers and the first update
-    dropListenersSinceMark(res);
-    dropListenersSinceMark(res.req);
     attach();
     return true;
   }
@@ -145,10 +148,13 @@ export const GRAPHQL_SSE_OPENING = ':\n\n';
 export const graphqlSseNext = (result: ExecutionResult) => print({ event: 'next', data: result });
 export const GRAPHQL_SSE_COMPLETE = print({ event: 'complete', data: null });
 
-/** Responses the fast set-up opened, until their stream is taken over (or it ends). */
+/** Responses the fast set-up serves, until their stream is taken over (or it ends). */
 const openedHere = new WeakSet<ServerResponse>();
 
-/** `res` was opened by the fast set-up: takeOverResponse attaches it at once. */
+/**
+ * `res` is served by the fast set-up, which writes the headers and the first update before the
+ * hand-over: takeOverResponse attaches it at once.
+ */
 export function openedByFastSetup(res: ServerResponse): void {
   openedHere.add(res);
 }
