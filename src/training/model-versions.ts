@@ -120,6 +120,15 @@ export async function recordModelVersion(tx: Db, input: NewModelVersion): Promis
   return row;
 }
 
+/** The id of the active version of a type, if there is one (its artifact left unread). */
+export async function activeVersionId(db: Db, modelType: ModelType): Promise<string | null> {
+  const [row] = await db
+    .select({ id: modelVersions.id })
+    .from(modelVersions)
+    .where(and(eq(modelVersions.modelType, modelType), eq(modelVersions.isActive, true)));
+  return row?.id ?? null;
+}
+
 /** The artifact of the active version of a type, if there is one. */
 export async function activeArtifact(
   db: Db,

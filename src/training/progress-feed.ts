@@ -10,9 +10,41 @@ export function newerJob(current: TrainingJobRow, next: TrainingJobRow): Trainin
   return next.updatedAt.getTime() >= current.updatedAt.getTime() ? next : current;
 }
 
-/** Two events as one: the newer snapshot and every point of both, in order. */
-export function mergeJobEvents(first: JobEvent, second: JobEvent): JobEvent {
-  return {
+type Store<K, V> = { get(key: K): V | undefined; set(key: K, value: V): unknown };
+
+/**
+ * `derive` made once per pair of inputs, told apart by identity, and kept while the first input
+ * lives. Watchers of a job hold the same event objects, so whatever they derive from them this
+ * way is one object for all of them too: the GraphQL layer executes an update once per object
+ * (see plugins/shared-subscription-results.ts), not once per watcher that had to merge it.
+ */
+export function memoByPair<A extends object, B, V>(
+  storeFor: () => Store<B, V>,
+  derive: (a: A, b: B) => V,
+): (a: A, b: B) => V {
+  const byFirst = new WeakMap<A, Store<B, V>>();
+  return (a, b) => {
+    let store = byFirst.get(a);
+    if (!store) {
+      store = storeFor();
+      byFirst.set(a, store);
+    }
+    let value = store.get(b);
+    if (value === undefined) {
+      value = derive(a, b);
+      store.set(b, value);
+    }
+    return value;
+  };
+}
+
+/**
+ * Two events as one: the newer snapshot and every point of both, in order. The same object for
+ * the same two events, so busy watchers that merge what they all got still share updates.
+ */
+export const mergeJobEvents = memoByPair<JobEvent, JobEvent, JobEvent>(
+  () => new WeakMap(),
+  (first, second) => ({
     job: newerJob(first.job, second.job),
     newPoints:
       second.newPoints.length === 0
@@ -20,7 +52,46 @@ export function mergeJobEvents(first: JobEvent, second: JobEvent): JobEvent {
         : first.newPoints.length === 0
           ? second.newPoints
           : [...first.newPoints, ...second.newPoints],
-  };
+  }),
+);
+
+/** Whether every point's step is above the one before (made once per points array). */
+const ascendingPoints = new WeakMap<MetricPointRow[], boolean>();
+function isAscending(points: MetricPointRow[]): boolean {
+  let ascending = ascendingPoints.get(points);
+  if (ascending === undefined) {
+    ascending = points.every((p, i) => i === 0 || p.step > (points[i - 1] as MetricPointRow).step);
+    ascendingPoints.set(points, ascending);
+  }
+  return ascending;
+}
+
+const filteredAfter = memoByPair<JobEvent, number, JobEvent>(
+  () => new Map(),
+  (event, upTo) => {
+    let last = upTo;
+    return {
+      job: event.job,
+      newPoints: event.newPoints.filter((p) => {
+        if (p.step <= last) return false;
+        last = p.step;
+        return true;
+      }),
+    };
+  },
+);
+
+/**
+ * The event with only the points beyond step `upTo` and beyond every point before them (no step
+ * twice, none back): `event` itself when that is all of them, else one object for every watcher
+ * that is at the same step. Costs each watcher a comparison, not a pass over the points.
+ */
+export function eventAfter(event: JobEvent, upTo: number | null): JobEvent {
+  const [first] = event.newPoints;
+  if (!first || ((upTo === null || first.step > upTo) && isAscending(event.newPoints))) {
+    return event;
+  }
+  return filteredAfter(event, upTo ?? Number.NEGATIVE_INFINITY);
 }
 
 /**
@@ -63,12 +134,9 @@ export class StatusBatches {
     return batches;
   }
 
-  /** Replaces each batch's points with `keep` of them. */
-  filterPoints(keep: (event: JobEvent) => MetricPointRow[]): void {
-    this.#batches = this.#batches.map((b) => {
-      const points = keep(b);
-      return points === b.newPoints ? b : { ...b, newPoints: points };
-    });
+  /** Keeps, in each batch, only the points beyond step `upTo` (see eventAfter). */
+  keepAfter(upTo: number): void {
+    this.#batches = this.#batches.map((b) => eventAfter(b, upTo));
   }
 }
 

@@ -6,9 +6,11 @@ import { badInput, notFound } from '../vocabulary/errors.ts';
 import { readWatchedJob } from './batched-job-reads.ts';
 import { pointsAfter } from './metrics.ts';
 import {
+  eventAfter,
   isJobDeleted,
   type JobDeleted,
   type JobFeeds,
+  memoByPair,
   newerJob,
   StatusBatches,
 } from './progress-feed.ts';
@@ -105,25 +107,10 @@ function sameSnapshot(a: TrainingJobRow, b: TrainingJobRow): boolean {
 }
 
 /**
- * The points that go beyond `upTo` and beyond every point before them (no step twice, none
- * back): `points` itself when that is all of them.
- */
-function stepsAfter(points: MetricPointRow[], upTo: number | null): MetricPointRow[] {
-  let last = upTo ?? Number.NEGATIVE_INFINITY;
-  const goesOn = (p: MetricPointRow) => {
-    if (p.step <= last) return false;
-    last = p.step;
-    return true;
-  };
-  if (points.every(goesOn)) return points;
-  last = upTo ?? Number.NEGATIVE_INFINITY;
-  return points.filter(goesOn);
-}
-
-/**
- * One update object per batch, for every watcher that passes the batch on unchanged (all but
- * the slow ones, and new ones that replay points): the GraphQL layer then executes each
- * operation once per update, not once per watcher (see plugins/shared-subscription-results.ts and http/sse/shared-update.ts).
+ * One update object per event, for every watcher that takes the event: as it came from the
+ * feed, or as busy watchers merged it (progress-feed.ts makes merges once per pair of events).
+ * The GraphQL layer then executes each operation once per update, not once per watcher (see
+ * plugins/shared-subscription-results.ts and http/sse/shared-update.ts).
  */
 function sharedProgress(event: JobEvent, now: () => number): TrainingProgress {
   let progress = shared.get(event);
@@ -133,6 +120,12 @@ function sharedProgress(event: JobEvent, now: () => number): TrainingProgress {
   }
   return progress;
 }
+
+/** The event's points with a newer snapshot that a watcher saw first: one for all such watchers. */
+const withJob = memoByPair<JobEvent, TrainingJobRow, JobEvent>(
+  () => new WeakMap(),
+  (event, job) => ({ job, newPoints: event.newPoints }),
+);
 
 /**
  * Watches one job: the first update at once with its current state, then one per coalesced
@@ -171,7 +164,8 @@ export async function watchTrainingProgress(
 /**
  * A push queue between the job's feed and one consumer, pulled (next()) or pushing to a sink.
  * Batches that arrive while the consumer is busy are merged, one per status (StatusBatches), so
- * a slow client costs a few pending batches, not a growing queue, and still sees every status.
+ * a slow client costs a few pending batches, not a growing queue, and still sees every status;
+ * slow clients that got the same batches end up with the same merged updates (memoByPair).
  * No step goes out twice, whatever the publishers repeat (a replay, a run adopted after a crash
  * that records again the steps after its checkpoint).
  */
@@ -210,7 +204,7 @@ class ProgressStream implements PushSource<ProgressItem> {
     this.#first = replay.length === 0 ? sharedFirstEvent(job) : { job, newPoints: replay };
     if (replayedUpTo !== null) {
       // Events that came while the state was read carried points the replay may hold already.
-      this.#pending.filterPoints(({ newPoints }) => stepsAfter(newPoints, replayedUpTo));
+      this.#pending.keepAfter(replayedUpTo);
       this.#upTo = Math.max(this.#upTo ?? 0, replayedUpTo);
     }
     this.#wake();
@@ -223,9 +217,9 @@ class ProgressStream implements PushSource<ProgressItem> {
       this.#wake();
       return;
     }
-    const points = stepsAfter(event.newPoints, this.#upTo);
-    this.#upTo = points.at(-1)?.step ?? this.#upTo;
-    this.#pending.add(points === event.newPoints ? event : { ...event, newPoints: points });
+    const kept = eventAfter(event, this.#upTo);
+    this.#upTo = kept.newPoints.at(-1)?.step ?? this.#upTo;
+    this.#pending.add(kept);
     this.#wake();
   }
 
@@ -246,9 +240,7 @@ class ProgressStream implements PushSource<ProgressItem> {
       return this.#take();
     this.#last = job;
     if (isTerminal(job.status)) this.#finish();
-    return job === event.job
-      ? sharedProgress(event, this.now)
-      : toProgress({ job, newPoints: event.newPoints }, this.now());
+    return sharedProgress(job === event.job ? event : withJob(event, job), this.now);
   }
 
   #wake(): void {

@@ -1,5 +1,12 @@
+import { decodeGlobalID } from '@pothos/plugin-relay';
+import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { loadDemoCorpus } from '../../src/dataset/demo.ts';
+import { activateModelVersion } from '../../src/training/activations.ts';
+import {
+  builtinModelPredictor,
+  type ModelPredictor,
+} from '../../src/training/predict/model-predictor.ts';
 import { BUNDESLAND_CODES } from '../../src/vocabulary/bundeslaender.ts';
 import { codes, createTestApp, ok, type TestApp } from '../support/app.ts';
 import {
@@ -220,6 +227,56 @@ describe('champion/challenger', { timeout: 120_000 }, () => {
     // the later activation replaced the earlier one, and is the active version
     expect(history[0]?.previous).toEqual(history[1]?.version);
     expect(await activeVersions()).toEqual([history[0]?.version?.id]);
+  });
+});
+
+/** Advisory locks (the model types' among them) granted in this database right now. */
+async function advisoryLocksHeld(): Promise<number> {
+  const [row] = await db()
+    .select({ n: sql<number>`count(*)::int` })
+    .from(sql`pg_locks`)
+    .where(
+      sql`locktype = 'advisory' and granted and database = (select oid from pg_database where datname = current_database())`,
+    );
+  return row?.n ?? 0;
+}
+
+describe('a version activated while the champion is scored', { timeout: 120_000 }, () => {
+  test('the new one is scored, with the type unlocked meanwhile, and the challenger judged against it', async () => {
+    const builtin = builtinModelPredictor();
+    const scored: string[] = [];
+    let activateOnScoring: string | null = null;
+    let typeLocksWhileScored: number | null = null;
+    const predictor: ModelPredictor = {
+      ...builtin,
+      async predict(model, texts) {
+        scored.push(model.id);
+        const meanwhile = activateOnScoring;
+        if (meanwhile && model.id !== meanwhile && !model.id.startsWith('job:')) {
+          // The first champion is being scored: another version becomes active meanwhile.
+          await activateModelVersion(db(), meanwhile, 'test');
+        } else if (meanwhile && model.id === meanwhile) {
+          typeLocksWhileScored = await advisoryLocksHeld();
+        }
+        return builtin.predict(model, texts);
+      },
+    };
+    runner({ predictor });
+    const first = await train('first', { ...ALL, epochs: 1, activation: 'ALWAYS' });
+    const second = await train('second', { ...ALL, epochs: 1, activation: 'MANUAL' });
+    const rowIdOf = (version: Version) => decodeGlobalID(version.id).id;
+    activateOnScoring = rowIdOf(second.modelVersion);
+    scored.length = 0;
+    const third = await train('third', { ...ALL, epochs: 1 });
+    // the challenger, the champion it started with, the version activated meanwhile
+    expect(scored).toEqual([
+      `job:${third.rowId}`,
+      rowIdOf(first.modelVersion),
+      rowIdOf(second.modelVersion),
+    ]);
+    expect(third.modelVersion.evaluation?.championVersion).toEqual({ id: second.modelVersion.id });
+    // Nothing held the type's lock while the model answered (on PGlite that stops every query).
+    expect(typeLocksWhileScored).toBe(0);
   });
 });
 

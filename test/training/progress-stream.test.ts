@@ -3,7 +3,12 @@ import type { MetricPointRow, TrainingJobRow } from '../../src/db/schema.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import { type AppTopics, jobTopic } from '../../src/events/topics.ts';
 import { isJobDeleted, JobFeeds } from '../../src/training/progress-feed.ts';
-import { toProgress, watchTrainingProgress } from '../../src/training/progress-stream.ts';
+import {
+  type ProgressItem,
+  type TrainingProgress,
+  toProgress,
+  watchTrainingProgress,
+} from '../../src/training/progress-stream.ts';
 import { createTestDatabase, type TestDatabase } from '../support/databases.ts';
 import { addPoints, advance, newJob } from '../support/fixtures.ts';
 import { seedTrainingData } from '../support/training-data.ts';
@@ -136,6 +141,36 @@ describe('watchTrainingProgress', () => {
     }
     expect(sent).toEqual([1, 2, 3, 4, 5]);
     await stream.return?.();
+  });
+
+  test('busy watchers that got the same batches get the same merged updates', async () => {
+    const job = await newJob(database.db);
+    const watchers = await Promise.all(
+      Array.from({ length: 3 }, async () => {
+        const stream = await watchTrainingProgress(database.db, feeds, job.id);
+        const got: ProgressItem[] = [];
+        let release = () => {};
+        const idle = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        // A sink that takes the first update and then stays busy until released.
+        stream.pushTo({ next: (item) => (got.push(item) === 1 ? idle : undefined), end() {} });
+        return { got, release };
+      }),
+    );
+    // Two batches of the feed (its interval passes between them) reach the busy watchers.
+    const pass = () => new Promise((resolve) => setTimeout(resolve, 20));
+    events.publish(jobTopic(job.id), { job: later(job, 1000), newPoints: [point(job.id, 1)] });
+    await pass();
+    events.publish(jobTopic(job.id), { job: later(job, 2000), newPoints: [point(job.id, 2)] });
+    await pass();
+    for (const { release } of watchers) release();
+    await vi.waitFor(() => {
+      for (const { got } of watchers) expect(got).toHaveLength(2);
+    });
+    const [merged] = watchers.map(({ got }) => got[1] as TrainingProgress);
+    expect(merged?.newPoints.map((p) => p.step)).toEqual([1, 2]);
+    for (const { got } of watchers) expect(got[1]).toBe(merged);
   });
 
   test('a late announcement of the state the first read already saw is not sent again', async () => {

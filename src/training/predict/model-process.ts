@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../../logger.ts';
 import type { Classification } from '../trainers/builtin/index.ts';
 import { trainerEnv } from '../trainers/command/environment.ts';
-import { type Exit, TrainerProcess } from '../trainers/command/process.ts';
+import { type Exit, LINE_TIMEOUT, TrainerProcess } from '../trainers/command/process.ts';
 import { logStderrLine } from '../trainers/command/stderr-log.ts';
 import { PredictRequestError, parseAnswer, parseReady } from './answer.ts';
 
@@ -23,7 +23,6 @@ export type ModelProcessOptions = {
 /** After stdin closes, a model process has this long to exit before SIGTERM; SIGKILL 10 s later. */
 const STOP_GRACE_MS = 5_000;
 const KILL_GRACE_MS = 10_000;
-const TIMEOUT = Symbol('timeout');
 
 /**
  * One model process in predict mode (docs/trainer-command.md): the artifact in a private
@@ -61,11 +60,11 @@ export class ModelProcess {
         onStderrLine: log ? (line) => logStderrLine(log, line) : undefined,
       });
       model = new ModelProcess(proc, dir);
-      const line = await model.#readLine(options.startTimeoutMs);
-      if (line === TIMEOUT) {
+      const line = await proc.nextAnswerLine(options.startTimeoutMs);
+      if (line === LINE_TIMEOUT) {
         throw new Error(`did not write its ready line within ${options.startTimeoutMs} ms`);
       }
-      if (line === null) throw new Error(await model.exitReason());
+      if (line === null) throw new Error(await proc.exitReason());
       model.#labels = parseReady(line);
       return model;
     } catch (error) {
@@ -90,8 +89,8 @@ export class ModelProcess {
       throw new Error(await this.exitReason());
     }
     try {
-      const answer = await this.#readLine(timeoutMs);
-      if (answer === TIMEOUT) throw new Error(`no answer within ${timeoutMs} ms`);
+      const answer = await this.#proc.nextAnswerLine(timeoutMs);
+      if (answer === LINE_TIMEOUT) throw new Error(`no answer within ${timeoutMs} ms`);
       if (answer === null) throw new Error(await this.exitReason());
       return parseAnswer(answer, id, texts.length, this.#labels);
     } catch (error) {
@@ -115,32 +114,9 @@ export class ModelProcess {
     await this.closed;
   }
 
-  /** The next non-blank stdout line, null once it closed, or TIMEOUT. */
-  async #readLine(timeoutMs: number): Promise<string | null | typeof TIMEOUT> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<typeof TIMEOUT>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs, TIMEOUT);
-    });
-    try {
-      for (;;) {
-        const line = await Promise.race([this.#proc.nextLine(), timeout]);
-        if (typeof line !== 'string' || line.trim() !== '') return line;
-      }
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   /** How it ended, with the end of its stderr. */
-  async exitReason(): Promise<string> {
-    const exit = await this.#proc.closed;
-    const tail = this.#proc.stderrTail();
-    const how = exit.error
-      ? `could not be started: ${exit.error.message}`
-      : exit.code === null
-        ? `was killed by ${exit.signal}`
-        : `exited with code ${exit.code}`;
-    return tail ? `${how}: ${tail}` : how;
+  exitReason(): Promise<string> {
+    return this.#proc.exitReason();
   }
 
   #failure(what: string, error: unknown): Error {

@@ -1,17 +1,23 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { countTrainingData, trainingChunks } from '../../dataset/stats.ts';
 import type { Db } from '../../db/client.ts';
-import { documents, type TrainingJobRow, trainingJobs } from '../../db/schema.ts';
+import {
+  documents,
+  type ModelVersionRow,
+  type TrainingJobRow,
+  trainingJobs,
+} from '../../db/schema.ts';
 import { type AppEvents, announceJob, jobTopic } from '../../events/topics.ts';
 import type { Logger } from '../../logger.ts';
 import { AppError, ErrorCode } from '../../vocabulary/errors.ts';
 import { SYSTEM, switchActive } from '../activations.ts';
-import { judge } from '../champion-challenger.ts';
+import { type Champion, judge } from '../champion-challenger.ts';
 import { evaluationReport, scorePredictions } from '../evaluation.ts';
 import { getJob, transitionJob } from '../jobs.ts';
 import { lossHistoriesByJob } from '../metrics.ts';
 import {
   activeArtifact,
+  activeVersionId,
   lockModelType,
   recordModelVersion,
   versionLabel,
@@ -372,76 +378,76 @@ async function complete(
     predicted: challenger.predicted,
     trainerMacroF1: event.metrics.f1,
   });
-  // A model process may take long to answer: the active version is scored before the type is
-  // locked, and again under the lock only if another version became active meanwhile.
-  const championBefore = await activeArtifact(db, job.modelType);
-  const scoredBefore = championBefore
-    ? { id: championBefore.version.id, scored: await scoreOn(modelOf(championBefore)) }
-    : null;
-  const version = await db.transaction(async (tx) => {
-    const completed = await transitionJob(
-      tx,
-      job.id,
-      'complete',
-      {
-        ...metricsFields(event.metrics),
-        valLoss: event.metrics.valLoss,
-        evaluationReport: report,
-        progress: 100,
-        completedAt: new Date(),
-        estimatedCompletion: null,
-      },
-      ownedRunning(job.id, settings.owner),
-    );
-    // The champion is read and judged under the type's lock, so that of two jobs completing at
-    // once the second is judged against the first if it won.
-    await lockModelType(tx, job.modelType);
-    const active = await activeArtifact(tx, job.modelType);
-    const champion =
-      active && scoredBefore?.id === active.version.id
-        ? scoredBefore.scored
-        : active
-          ? await scoreOn(modelOf(active))
-          : null;
-    const evaluation = judge({
-      policy: job.activation,
-      challengerF1: report.macroF1,
-      baselineF1: report.baselineF1,
-      champion:
-        active && champion
-          ? {
-              versionId: active.version.id,
-              label: versionLabel(active.version.versionNumber),
-              f1: champion.f1,
-              unscoredReason: champion.failure,
-            }
-          : null,
-      challengerUnscoredReason: challenger.failure,
-    });
-    let recorded = await recordModelVersion(tx, {
-      jobId: job.id,
-      modelType: job.modelType,
-      metrics: {
-        ...metricsFields(event.metrics),
-        ...report,
-        lossHistory: histories?.lossHistory ?? [],
-        valLossHistory: histories?.valLossHistory ?? [],
-      },
-      config: frozenConfig(job),
-      bundeslaender: job.bundeslaender,
-      datasetStats: { documents: data.documents, chunks: data.chunks },
-      artifact: event.artifact,
-      evaluation,
-    });
-    if (evaluation.decision === 'ACTIVATED') {
-      recorded = await switchActive(tx, recorded, {
-        by: SYSTEM,
-        reason: job.activation === 'ALWAYS' ? 'AUTO_ALWAYS' : 'AUTO_IF_BETTER',
+  // A model process may take long to answer, so the active version is scored before the
+  // transaction. Under the type's lock it must still be the active one (of two jobs completing
+  // at once, the second is judged against the first if it won); if another became active
+  // meanwhile, that one is scored, outside the transaction again, and the completion retried.
+  const scoreChampion = async (): Promise<Champion | null> => {
+    const active = await activeArtifact(db, job.modelType);
+    if (!active) return null;
+    const { f1, failure } = await scoreOn(modelOf(active));
+    return {
+      versionId: active.version.id,
+      label: versionLabel(active.version.versionNumber),
+      f1,
+      unscoredReason: failure,
+    };
+  };
+  let champion = await scoreChampion();
+  let version: { completed: TrainingJobRow; recorded: ModelVersionRow } | null = null;
+  while (!version) {
+    const judgedAgainst = champion;
+    version = await db.transaction(async (tx) => {
+      await lockModelType(tx, job.modelType);
+      const activeId = await activeVersionId(tx, job.modelType);
+      if (activeId !== (judgedAgainst?.versionId ?? null)) return null;
+      const completed = await transitionJob(
+        tx,
+        job.id,
+        'complete',
+        {
+          ...metricsFields(event.metrics),
+          valLoss: event.metrics.valLoss,
+          evaluationReport: report,
+          progress: 100,
+          completedAt: new Date(),
+          estimatedCompletion: null,
+        },
+        ownedRunning(job.id, settings.owner),
+      );
+      const evaluation = judge({
+        policy: job.activation,
+        challengerF1: report.macroF1,
+        baselineF1: report.baselineF1,
+        champion: judgedAgainst,
+        challengerUnscoredReason: challenger.failure,
       });
-    }
-    await deleteCheckpoint(tx, job.id);
-    return { completed, recorded };
-  });
+      let recorded = await recordModelVersion(tx, {
+        jobId: job.id,
+        modelType: job.modelType,
+        metrics: {
+          ...metricsFields(event.metrics),
+          ...report,
+          lossHistory: histories?.lossHistory ?? [],
+          valLossHistory: histories?.valLossHistory ?? [],
+        },
+        config: frozenConfig(job),
+        bundeslaender: job.bundeslaender,
+        datasetStats: { documents: data.documents, chunks: data.chunks },
+        artifact: event.artifact,
+        evaluation,
+      });
+      if (evaluation.decision === 'ACTIVATED') {
+        recorded = await switchActive(tx, recorded, {
+          by: SYSTEM,
+          reason: job.activation === 'ALWAYS' ? 'AUTO_ALWAYS' : 'AUTO_IF_BETTER',
+        });
+      }
+      await deleteCheckpoint(tx, job.id);
+      return { completed, recorded };
+    });
+    if (!version) champion = await scoreChampion();
+  }
   // The challenger's model process (if it has one) serves the version from now on.
   predictor.rename(challengerId, version.recorded.id);
   announce(events, version.completed);

@@ -118,7 +118,7 @@ export function startCommandSession(
       }
       const exit = await proc.closed;
       if (cancelled) return;
-      yield finish(exit, proc.stderrTail(), translator.ending());
+      yield await finish(proc, exit, translator.ending());
     } catch (error) {
       // After a cancel, a missing file or a killed process is expected, not a failure.
       if (!cancelled) throw error;
@@ -190,11 +190,8 @@ async function writeInput(dir: string, input: TrainerInput): Promise<NodeJS.Proc
 }
 
 /** The last event of a session whose trainer exited, or the error its exit means. */
-function finish(exit: Exit, stderrTail: string, ending: Ending): TrainerEvent {
-  const tail = stderrTail ? `: ${stderrTail}` : '';
-  if (exit.error) throw new Error(`trainer command could not be started: ${exit.error.message}`);
-  if (exit.code === null) throw new Error(`trainer command was killed by ${exit.signal}${tail}`);
-  if (exit.code !== 0) throw new Error(`trainer command exited with code ${exit.code}${tail}`);
-  if (ending.kind === 'done') return ending.event;
-  throw new Error(`trainer command exited with code 0 ${ending.reason}${tail}`);
+async function finish(proc: TrainerProcess, exit: Exit, ending: Ending): Promise<TrainerEvent> {
+  if (exit.code === 0 && ending.kind === 'done') return ending.event;
+  const detail = exit.code === 0 && ending.kind === 'none' ? ending.reason : undefined;
+  throw new Error(`trainer command ${await proc.exitReason(detail)}`);
 }

@@ -1,10 +1,9 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Logger } from '../../../logger.ts';
 import { CONFIG_LIMITS } from '../../../vocabulary/training.ts';
 import type { Recommendation, RunShape } from '../port.ts';
 import { trainerEnv } from './environment.ts';
-import { TrainerProcess } from './process.ts';
+import { LINE_TIMEOUT, TrainerProcess } from './process.ts';
 import { logStderrLine } from './stderr-log.ts';
 
 /**
@@ -14,7 +13,6 @@ import { logStderrLine } from './stderr-log.ts';
 export const COMMAND_FALLBACK = { learningRate: 0.00005, warmupSteps: 500 } as const;
 
 export const DESCRIBE_TIMEOUT_MS = 30_000;
-const TIMEOUT = Symbol('timeout');
 
 /** A trainer command's answer to TRAINER_MODE=describe, its invalid parts left out. */
 export type Description = {
@@ -89,22 +87,10 @@ async function askCommand(command: string, options: DescribeOptions): Promise<De
     onStderrLine: log ? (line) => logStderrLine(log, line) : undefined,
   });
   proc.closeStdin();
-  const timeout = delay(timeoutMs, TIMEOUT, { ref: false });
   try {
-    let line: string | null | typeof TIMEOUT;
-    do line = await Promise.race([proc.nextLine(), timeout]);
-    while (typeof line === 'string' && line.trim() === '');
-    if (line === TIMEOUT) return fallback(`no answer within ${timeoutMs} ms`);
-    if (line === null) {
-      const exit = await proc.closed;
-      const tail = proc.stderrTail();
-      const how = exit.error
-        ? `could not be started: ${exit.error.message}`
-        : exit.code === null
-          ? `killed by ${exit.signal}`
-          : `exited with code ${exit.code} without an answer`;
-      return fallback(tail ? `${how}: ${tail}` : how);
-    }
+    const line = await proc.nextAnswerLine(timeoutMs);
+    if (line === LINE_TIMEOUT) return fallback(`no answer within ${timeoutMs} ms`);
+    if (line === null) return fallback(await proc.exitReason('without an answer'));
     return parseAnswer(line, fallback, log);
   } catch (error) {
     return fallback(error instanceof Error ? error.message : String(error));

@@ -19,6 +19,9 @@ const MAX_LOGGED_CHARS = 2000;
 /** Lines read ahead of the consumer; beyond it stdout is paused and the pipe makes the trainer wait. */
 const QUEUE_HIGH = 64;
 
+/** What nextAnswerLine gives when no line came in time. */
+export const LINE_TIMEOUT = Symbol('line timeout');
+
 // Trainers run in their own process group (so a terminal's Ctrl-C reaches the server, which then
 // pauses them with a checkpoint); this kills what is left of them if the server exits anyway.
 const liveGroups = new Set<number>();
@@ -110,6 +113,42 @@ export class TrainerProcess {
         this.#waiting = resolve;
       });
     }
+  }
+
+  /**
+   * The next stdout line that is not blank (a protocol answer), null once the process closed and
+   * every line was read, or LINE_TIMEOUT if none came within `timeoutMs`.
+   */
+  async nextAnswerLine(timeoutMs: number): Promise<string | null | typeof LINE_TIMEOUT> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<typeof LINE_TIMEOUT>((resolve) => {
+      // The process's pipes keep the server alive while it runs; the wait alone does not.
+      timer = setTimeout(resolve, timeoutMs, LINE_TIMEOUT).unref();
+    });
+    try {
+      for (;;) {
+        const line = await Promise.race([this.nextLine(), timeout]);
+        if (typeof line !== 'string' || line.trim() !== '') return line;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * How the process ended ("exited with code 1", "was killed by SIGKILL", "could not be started:
+   * …"), then `detail`, then the end of its stderr; waits until it closed.
+   */
+  async exitReason(detail?: string): Promise<string> {
+    const exit = await this.closed;
+    const how = exit.error
+      ? `could not be started: ${exit.error.message}`
+      : exit.code === null
+        ? `was killed by ${exit.signal}`
+        : `exited with code ${exit.code}`;
+    const tail = this.stderrTail();
+    const withDetail = detail ? `${how} ${detail}` : how;
+    return tail ? `${withDetail}: ${tail}` : withDetail;
   }
 
   /** The last few KB the trainer wrote to stderr. */
