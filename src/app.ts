@@ -19,6 +19,8 @@ import { REQUEST_ID_HEADER, requestIdOf, requestRecordOf } from './http/request-
 import { type NodeServerContext, useEventStreamLimits } from './http/sse/event-stream-limits.ts';
 import { LIBRARY_KEEPALIVE_MS, useEventStreams } from './http/sse/event-streams.ts';
 import { SseFanout } from './http/sse/fanout.ts';
+import { FastSetup } from './http/sse/fast-setup.ts';
+import { KnownSubscriptions } from './http/sse/known-subscriptions.ts';
 import { useSubscriptionErrorResults } from './http/sse/subscription-errors.ts';
 import type { Logger } from './logger.ts';
 import { createOcrService } from './ocr/service.ts';
@@ -117,6 +119,8 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
     logger,
   });
   const metrics = new AppMetrics({ training, dataset, ocr, fanout });
+  const cors = corsFor(settings.corsOrigins);
+  const known = new KnownSubscriptions();
 
   const yoga = createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
@@ -141,7 +145,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
       },
     }),
     logging: yogaLogger(logger),
-    cors: corsFor(settings.corsOrigins),
+    cors,
     context: (initial: { request: Request } & NodeServerContext) => {
       defineRequestLogger(initial, logger);
       // yoga copies this into `initial`, which becomes the context and has its `log` already
@@ -169,7 +173,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
       useTrainingResponseCache(events, tokens, settings.responseCacheTtlMs),
       useGraphQLSSE({ endpoint: SSE_ENDPOINT }),
       useSubscriptionErrorResults(),
-      useSharedSubscriptionResults(settings.sseFastPath ? fanout : null),
+      useSharedSubscriptionResults(settings.sseFastPath ? { fanout, known } : null),
       useEventStreamLimits(logger),
       useEventStreams({ keepAliveMs: settings.sseKeepAliveMs }),
       // yoga.dispose() (server shutdown, tests) stops OCR processing and its workers, and the
@@ -180,9 +184,10 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
   });
 
   // limits and tokens also serve node:http's checks before yoga, and with persistedDocuments and
-  // webSocket its graphql-ws (http/listener.ts)
+  // webSocket its graphql-ws; fastSetup sets streams up before yoga (http/listener.ts)
   return {
     yoga,
+    fastSetup: settings.sseFastPath ? new FastSetup({ yoga, cors, known, logger }) : null,
     events,
     training,
     predictor,

@@ -422,6 +422,7 @@ async function graphql<T>(query: string, variables: Record<string, unknown>): Pr
  * 1, 100 epochs), once it is TRAINING. Its ID.
  */
 async function startTrainingJob(): Promise<string> {
+  await demoCorpusLoaded();
   const { createTrainingJob } = await graphql<{ createTrainingJob: { id: string } }>(
     `mutation($input: TrainingConfigInput!) { createTrainingJob(input: $input) { id } }`,
     {
@@ -443,6 +444,23 @@ async function startTrainingJob(): Promise<string> {
       throw new Error(`the bench's job is ${trainingJob?.status} instead of TRAINING`);
     }
     await sleep(200);
+  }
+}
+
+/**
+ * The server loads the demo corpus after it is ready (server.ts): a job created before would
+ * find no documents. Loaded when the count is above 0 and stays put for a poll.
+ */
+async function demoCorpusLoaded(): Promise<void> {
+  let before = -1;
+  for (;;) {
+    const { datasetStats } = await graphql<{ datasetStats: { totalDocuments: number } }>(
+      'query { datasetStats { totalDocuments } }',
+      {},
+    );
+    if (datasetStats.totalDocuments > 0 && datasetStats.totalDocuments === before) return;
+    before = datasetStats.totalDocuments;
+    await sleep(500);
   }
 }
 

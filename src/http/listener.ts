@@ -17,14 +17,18 @@ export type HttpServer = { server: Server; streams: StreamLimiter; webSockets: G
 /**
  * The node:http server of an app: every request passes the body limits (body-limits.ts) and the
  * stream limits (sse/event-stream-limits.ts) before yoga sees it, and reaches yoga with the server's
- * StreamLimiter in its server context, for the streams that only yoga can tell apart. `Expect: 100-continue` requests are checked
+ * StreamLimiter in its server context, for the streams that only yoga can tell apart; streams of
+ * known subscriptions are set up without yoga's HTTP layer (sse/fast-setup.ts). `Expect: 100-continue` requests are checked
  * before the client is told to send its body. Each request gets its id and access-log line
  * first (request-log.ts). WebSocket upgrades go to graphql-ws (ws/graphql-ws.ts), whose
  * subscriptions count against the same StreamLimiter and whose messages are limited to
  * MAX_BODY_BYTES, as request bodies are.
  */
 export function createHttpServer(
-  app: Pick<App, 'yoga' | 'limits' | 'tokens' | 'metrics' | 'persistedDocuments' | 'webSocket'>,
+  app: Pick<
+    App,
+    'yoga' | 'fastSetup' | 'limits' | 'tokens' | 'metrics' | 'persistedDocuments' | 'webSocket'
+  >,
   { logger, streamLimits = app.limits }: { logger: Logger; streamLimits?: StreamLimits },
 ): HttpServer {
   const streams = new StreamLimiter(streamLimits);
@@ -35,13 +39,17 @@ export function createHttpServer(
     admitBody(req, res, bodies) &&
     admitReservation(req, res, streams, app.tokens) &&
     admitEventStream(req, res, streams);
-  const handle = (req: IncomingMessage, res: ServerResponse) => {
+  const toYoga = (req: IncomingMessage, res: ServerResponse) => {
     // What the app adds from here on can be dropped when the fast path takes a stream over.
     if (req.headers.accept?.includes('text/event-stream')) {
       markListeners(req);
       markListeners(res);
     }
     app.yoga(req, res, context);
+  };
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    if (app.fastSetup?.wants(req)) app.fastSetup.serve(req, res, context, () => toYoga(req, res));
+    else toYoga(req, res);
   };
   const server = createServer({ ServerResponse: IdentifiedResponse }, (req, res) => {
     logRequest(req, res, logger);

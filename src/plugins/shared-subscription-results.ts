@@ -5,10 +5,11 @@ import {
   type ExecutionResult,
   execute,
 } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { isPushSource } from '../events/push-source.ts';
 import type { SseFanout, StreamExecutor } from '../http/sse/fanout.ts';
 import { firstThenHandOver, ownStreamResponse } from '../http/sse/hand-over.ts';
+import type { KnownSubscriptions } from '../http/sse/known-subscriptions.ts';
 import { type OperationOutput, sharedUpdateOf } from '../http/sse/shared-update.ts';
 import type { GraphQLContext } from '../schema/context.ts';
 
@@ -25,9 +26,13 @@ let nextDocumentId = 0;
  *
  * A stream of its own served by node:http goes on the fast path after its first update: the
  * source pushes to the response directly (see http/sse/fanout.ts); without a fan-out
- * (SSE_FAST_PATH=false) every stream stays with the libraries.
+ * (SSE_FAST_PATH=false) every stream stays with the libraries. An operation that went on the fast
+ * path once is `known`: the next streams of it are set up without the libraries
+ * (http/sse/fast-setup.ts), and come through here all the same.
  */
-export function useSharedSubscriptionResults(fanout: SseFanout | null): Plugin<GraphQLContext> {
+export function useSharedSubscriptionResults(
+  fastPath: { fanout: SseFanout; known: KnownSubscriptions } | null,
+): Plugin<GraphQLContext> {
   const executors = new Map<string, SharedExecutor>();
   const executorFor = (key: string, args: ExecutionArgs) => {
     let executor = executors.get(key);
@@ -48,10 +53,13 @@ export function useSharedSubscriptionResults(fanout: SseFanout | null): Plugin<G
     const execute = (event: unknown) => executeOnce(event, key, args).result;
     const iterator = source[Symbol.asyncIterator]();
     const res = ownStreamResponse(args.contextValue.request, args.contextValue.res);
-    if (!fanout || !res || !isPushSource(iterator)) return mapIterator(iterator, execute);
-    return firstThenHandOver(iterator, execute, (rest) =>
-      fanout.adopt(res, rest, () => executorFor(key, args)),
-    );
+    if (!fastPath || !res || !isPushSource(iterator)) return mapIterator(iterator, execute);
+    return firstThenHandOver(iterator, execute, (rest) => {
+      if (!fastPath.fanout.adopt(res, rest, () => executorFor(key, args))) return false;
+      const { params } = args.contextValue as { params?: GraphQLParams };
+      if (typeof params?.query === 'string') fastPath.known.add(params.query, params.operationName);
+      return true;
+    });
   }
 
   return {

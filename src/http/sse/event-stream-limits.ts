@@ -123,7 +123,7 @@ export function useEventStreamLimits(logger: Logger): Plugin {
         slot = acquired;
         res.on('close', () => acquired.release());
       }
-      slot.close = () => res.destroy();
+      servingStream(res, slot);
       capBacklog(res, streams.limits.maxStreamBacklogBytes, logger, requestRecordOf(req));
     },
     onSubscribe({ args }) {
@@ -147,6 +147,17 @@ export function useEventStreamLimits(logger: Logger): Plugin {
       };
     },
   };
+}
+
+/**
+ * The stream of `res` is served, holding `slot` (by default the one admitEventStream took):
+ * closing the slot (at shutdown) cuts it.
+ */
+export function servingStream(
+  res: ServerResponse,
+  slot: StreamSlot | undefined = admitted.get(res)?.slot,
+): void {
+  if (slot) slot.close = () => res.destroy();
 }
 
 /** A request that asked for a stream and got none: its reservation keeps the slot, or it goes. */

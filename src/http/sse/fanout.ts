@@ -72,6 +72,7 @@ export class SseFanout {
       void source.return?.();
       return;
     }
+    flattenHeader(res);
     const executor = executorOf() as StreamExecutor<unknown>;
     const kind = streamKindOf(res.req.url);
     const subscriber = new SseSubscriber(
@@ -110,6 +111,16 @@ export class SseFanout {
   openStreams(kind: EventStreamKind): number {
     return this.#openByKind[kind];
   }
+}
+
+/**
+ * node keeps the response's header block (`_header`) as long as the response is open, as the
+ * string it concatenated it to: a tree of some 30 pieces (~1 KB per stream). Converting it to a
+ * number makes V8 flatten it in place (the text is the same), leaving one piece.
+ */
+function flattenHeader(res: ServerResponse): void {
+  const { _header: header } = res as ServerResponse & { _header?: unknown };
+  if (typeof header === 'string') Number(header);
 }
 
 /** One handed-over stream: the sink its source pushes to, and a beat of the shared heartbeat. */

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { ExecutionResult } from 'graphql';
+import { print } from 'graphql-sse';
 import type { PushSource } from '../../events/push-source.ts';
 import { dropListenersSinceMark, isMarked } from './listener-marks.ts';
 
@@ -43,13 +44,18 @@ function isCompletion(chunk: unknown): boolean {
  * The Node response that a subscription can be handed over to: the request asked for an event
  * stream of its own (graphql-sse's single-connection mode posts operations as JSON and stays
  * with the library) and came through node:http (not `yoga.fetch`) and its event-stream
- * tracking (http/listener.ts), which marks what the app adds to the request and response.
+ * tracking (http/listener.ts), which marks what the app adds to the request and response, or
+ * the fast set-up, which adds nothing it leaves there.
  */
 export function ownStreamResponse(
   request: Request,
   res: ServerResponse | undefined,
 ): ServerResponse | null {
-  if (!res || !isMarked(res) || !request.headers.get('accept')?.includes('text/event-stream')) {
+  if (
+    !res ||
+    !(isMarked(res) || openedHere.has(res)) ||
+    !request.headers.get('accept')?.includes('text/event-stream')
+  ) {
     return null;
   }
   return res;
@@ -64,6 +70,11 @@ export function ownStreamResponse(
  */
 export function takeOverResponse(res: ServerResponse, attach: () => void): boolean {
   if (res.destroyed || res.writableEnded) return false;
+  if (openedHere.delete(res)) {
+    // no library stream to wait for: the fast set-up wrote the headers and the first update
+    attach();
+    return true;
+  }
   const { write, end } = res;
   res.write = ((chunk: unknown, ...rest: unknown[]) =>
     isCompletion(chunk)
@@ -120,3 +131,33 @@ export function firstThenHandOver<T>(
     },
   };
 }
+
+/**
+ * The fast set-up (fast-setup.ts) writes a distinct-connections stream as graphql-sse writes it:
+ * these headers (yoga adds CORS and `X-Accel-Buffering`), an empty comment first (some browsers
+ * show nothing until the first bytes of the body), then each result as an `event: next`, and
+ * `event: complete` after a result that is no stream.
+ */
+export const GRAPHQL_SSE_HEADERS = {
+  connection: 'keep-alive',
+  'cache-control': 'no-cache',
+  'content-encoding': 'none',
+  'content-type': 'text/event-stream; charset=utf-8',
+} as const;
+export const GRAPHQL_SSE_OPENING = ':\n\n';
+export const graphqlSseNext = (result: ExecutionResult) => print({ event: 'next', data: result });
+export const GRAPHQL_SSE_COMPLETE = print({ event: 'complete', data: null });
+
+/** Responses the fast set-up serves, until their stream is taken over (or it ends). */
+const openedHere = new WeakSet<ServerResponse>();
+
+/**
+ * `res` is served by the fast set-up, which writes the headers and the first update before the
+ * hand-over: takeOverResponse attaches it at once.
+ */
+export function openedByFastSetup(res: ServerResponse): void {
+  openedHere.add(res);
+}
+
+/** Whether the stream of a response the fast set-up opened was not taken over (and forgets it). */
+export const notTakenOver = (res: ServerResponse): boolean => openedHere.delete(res);

@@ -1,0 +1,217 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { getCORSHeadersByRequestAndOptions } from '@whatwg-node/server';
+import type { ExecutionResult } from 'graphql';
+import { TOKEN_HEADER_KEY } from 'graphql-sse';
+import { type CORSOptions, isAsyncIterable, type YogaServerInstance } from 'graphql-yoga';
+import type { Logger } from '../../logger.ts';
+import type { GraphQLContext } from '../../schema/context.ts';
+import { SSE_ENDPOINT } from '../endpoints.ts';
+import { requestRecordOf } from '../request-log.ts';
+import { type NodeServerContext, servingStream } from './event-stream-limits.ts';
+import { EVENT_STREAM_HEADERS } from './event-streams.ts';
+import {
+  GRAPHQL_SSE_COMPLETE,
+  GRAPHQL_SSE_HEADERS,
+  GRAPHQL_SSE_OPENING,
+  graphqlSseNext,
+  notTakenOver,
+  openedByFastSetup,
+} from './hand-over.ts';
+import type { KnownSubscriptions } from './known-subscriptions.ts';
+
+/** What graphql-sse takes from a request's JSON body. */
+type StreamParams = {
+  query: string;
+  operationName?: string | null;
+  variables?: Record<string, unknown> | null;
+  extensions?: undefined;
+};
+
+export type FastSetupOptions = {
+  yoga: YogaServerInstance<Record<string, unknown>, GraphQLContext>;
+  /** The app's CORS rule (http/cors.ts), as yoga is given it. */
+  cors: (request: Request) => CORSOptions;
+  known: KnownSubscriptions;
+  logger: Logger;
+};
+
+/**
+ * Sets up graphql-sse's distinct-connection streams (`POST /graphql/stream`, `Accept:
+ * text/event-stream`) of known subscriptions (known-subscriptions.ts) without yoga's HTTP layer,
+ * web streams and graphql-sse's handler, which cost most of a stream's set-up: it does what
+ * @graphql-yoga/plugin-graphql-sse does with a request (yoga's envelop: parse, which yoga caches,
+ * the context, subscribe, so that every plugin's rule applies as on the library's path) except
+ * validating a text that passed before, then writes the headers and the first result as the
+ * libraries would, and the stream goes on the fast path (fanout.ts) from its first update, as
+ * any does. Everything else, and every request it cannot tell apart before subscribing, goes to
+ * yoga (`fallBack`): other methods and modes, unknown texts, other bodies.
+ */
+export class FastSetup {
+  /** Streams set up here (tests check which path served a request). */
+  readonly counts = { served: 0 };
+
+  constructor(private readonly options: FastSetupOptions) {}
+
+  /** Whether `req` may be a stream of this kind (its body tells the rest). */
+  wants(req: IncomingMessage): boolean {
+    return (
+      req.method === 'POST' &&
+      req.url === SSE_ENDPOINT &&
+      req.headers.accept === 'text/event-stream' &&
+      (req.headers['content-type']?.includes('application/json') ?? false) &&
+      req.headers[TOKEN_HEADER_KEY] === undefined
+    );
+  }
+
+  /** Serves `req`, or hands it to `fallBack` with its body read (as yoga takes a read body). */
+  serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    server: NodeServerContext,
+    fallBack: () => void,
+  ): void {
+    readBody(req)
+      .then((body) => {
+        // the client left, or the body limits answered
+        if (body === null) return;
+        const toYoga = () => {
+          (req as IncomingMessage & { body?: Buffer }).body = body;
+          fallBack();
+        };
+        const params = paramsOf(body);
+        if (!params || !this.options.known.has(params.query, params.operationName)) return toYoga();
+        return this.#subscribe(req, res, server, params, toYoga);
+      })
+      .catch((error: unknown) => {
+        (requestRecordOf(req)?.log ?? this.options.logger).error(
+          { err: error },
+          'event stream set-up failed',
+        );
+        res.destroy();
+      });
+  }
+
+  async #subscribe(
+    req: IncomingMessage,
+    res: ServerResponse,
+    server: NodeServerContext,
+    params: StreamParams,
+    toYoga: () => void,
+  ): Promise<void> {
+    const { yoga } = this.options;
+    // as yoga's request's, the signal aborts when the client leaves before the hand-over
+    const controller = new AbortController();
+    const abort = () => controller.abort();
+    res.once('close', abort);
+    const request = new yoga.fetchAPI.Request(
+      `http://${req.headers.host ?? 'localhost'}${req.url}`,
+      { method: 'POST', headers: req.headers as Record<string, string>, signal: controller.signal },
+    );
+    // the stream goes on the fast path from its first update (shared-subscription-results.ts)
+    openedByFastSetup(res);
+    const enveloped = yoga.getEnveloped({ ...server, req, res, request, params });
+    let result: ExecutionResult | AsyncIterable<ExecutionResult>;
+    let first: IteratorResult<ExecutionResult> | undefined;
+    let iterator: AsyncIterator<ExecutionResult> | undefined;
+    try {
+      const document = enveloped.parse(params.query);
+      result = await enveloped.subscribe({
+        schema: enveloped.schema,
+        document,
+        contextValue: await enveloped.contextFactory(),
+        variableValues: params.variables,
+        operationName: params.operationName,
+      });
+      if (isAsyncIterable(result)) {
+        iterator = result[Symbol.asyncIterator]();
+        first = await iterator.next();
+      }
+    } catch {
+      // yoga answers what failed here as it would have (nothing was written yet)
+      await iterator?.return?.();
+      notTakenOver(res);
+      res.off('close', abort);
+      return toYoga();
+    }
+    this.#open(req, res, request);
+    this.counts.served += 1;
+    if (!iterator || !first) {
+      notTakenOver(res);
+      this.#next(req, res, result as ExecutionResult);
+      res.end(GRAPHQL_SSE_COMPLETE);
+      return;
+    }
+    for (let next = first; !next.done; next = await iterator.next()) {
+      this.#next(req, res, next.value);
+    }
+    // taken over by the fast path (the library's iterator ends at the hand-over), or ended
+    res.off('close', abort);
+    if (notTakenOver(res)) res.end(GRAPHQL_SSE_COMPLETE);
+  }
+
+  /** The headers as graphql-sse and yoga send them (yoga adds CORS and ours), and the opening. */
+  #open(req: IncomingMessage, res: ServerResponse, request: Request): void {
+    const cors = getCORSHeadersByRequestAndOptions(request, this.options.cors(request));
+    const headers: Record<string, string> = { ...GRAPHQL_SSE_HEADERS };
+    for (const [name, value] of Object.entries(cors ?? {})) headers[name.toLowerCase()] = value;
+    Object.assign(headers, EVENT_STREAM_HEADERS);
+    // what @whatwg-node/server does to the socket of every response it sends
+    req.socket.setTimeout(0);
+    req.socket.setNoDelay(true);
+    req.socket.setKeepAlive(true);
+    servingStream(res);
+    const record = requestRecordOf(req);
+    if (record) record.events = 0;
+    res.writeHead(200, headers);
+    res.write(GRAPHQL_SSE_OPENING);
+  }
+
+  #next(req: IncomingMessage, res: ServerResponse, result: ExecutionResult): void {
+    res.write(graphqlSseNext(result));
+    const record = requestRecordOf(req);
+    if (record) record.events = (record.events ?? 0) + 1;
+  }
+}
+
+/** A request's body, or null if the request ended without one (client gone, refused). */
+function readBody(req: IncomingMessage): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const onData = (chunk: Buffer) => chunks.push(chunk);
+    const settle = (body: Buffer | null) => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('close', onClose);
+      req.off('error', onClose);
+      resolve(body);
+    };
+    const onEnd = () => settle(Buffer.concat(chunks));
+    const onClose = () => settle(null);
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('close', onClose);
+    req.on('error', onClose);
+  });
+}
+
+/** graphql-sse's parameters in a JSON body, or null for a body it would refuse or that has more. */
+function paramsOf(body: Buffer): StreamParams | null {
+  let data: unknown;
+  try {
+    data = JSON.parse(body.toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return null;
+  const { query, operationName, variables, extensions } = data as Record<string, unknown>;
+  if (typeof query !== 'string' || extensions !== undefined) return null;
+  if (operationName != null && typeof operationName !== 'string') return null;
+  if (variables != null && (typeof variables !== 'object' || Array.isArray(variables))) return null;
+  // the same object graphql-sse makes, as plugins read it from the context
+  return {
+    operationName: operationName as string | null | undefined,
+    query,
+    variables: variables as Record<string, unknown> | null | undefined,
+    extensions,
+  };
+}
