@@ -8,7 +8,8 @@
  *   batch size 1) in the same process, 19 more queued; the prototype "trains" one too.
  *
  * After each wrk run the server's main thread reports its event-loop delay and GC pauses
- * (bench/queries/loop-stats.mjs). BENCH_SERVER_FLAGS adds node flags to the server
+ * (bench/queries/loop-stats.mjs). Each wrk run follows an unmeasured one of BENCH_WARMUP (3s;
+ * 0s for none) against the same target. BENCH_SERVER_FLAGS adds node flags to the server
  * (`--cpu-prof --cpu-prof-dir=...`, `--trace-gc`): it is stopped with SIGTERM, so a profile is
  * written.
  */
@@ -25,6 +26,9 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SEED = path.resolve(ROOT, '../shared/reference/seed');
 const TOKEN = 'bench-admin-token-0123456789';
 const DURATION = process.env.BENCH_DURATION ?? '10s';
+// Every target gets the same load first, unmeasured: a fresh process's first seconds (lazy
+// compilation, JIT, first heap growth) are not its steady state.
+const WARMUP = process.env.BENCH_WARMUP ?? '3s';
 const CONNECTIONS = process.env.BENCH_CONNECTIONS ?? '32';
 const JOBS = 20;
 
@@ -42,8 +46,14 @@ type Result = { rps: number; p50: number; p99: number; max: number };
 
 const work = mkdtempSync(path.join(tmpdir(), 'bench-queries-'));
 
-function wrk(url: string, body?: string, auth?: string): Result {
-  const args = ['-t1', `-c${CONNECTIONS}`, `-d${DURATION}`, '--latency'];
+/** `wrk` after its warm-up; `beforeMeasuring` runs between the two (to reset server stats). */
+async function wrk(
+  url: string,
+  body?: string,
+  auth?: string,
+  beforeMeasuring?: () => Promise<unknown>,
+): Promise<Result> {
+  const args = ['-t1', `-c${CONNECTIONS}`];
   if (body) {
     const script = path.join(work, `post-${Math.random().toString(36).slice(2)}.lua`);
     writeFileSync(
@@ -52,7 +62,11 @@ function wrk(url: string, body?: string, auth?: string): Result {
     );
     args.push('-s', script);
   }
-  const out = execFileSync('wrk', [...args, url], { encoding: 'utf8' });
+  if (WARMUP !== '0s') execFileSync('wrk', [...args, `-d${WARMUP}`, url]);
+  await beforeMeasuring?.();
+  const out = execFileSync('wrk', [...args, `-d${DURATION}`, '--latency', url], {
+    encoding: 'utf8',
+  });
   const toMs = (m: RegExpMatchArray | null) => {
     if (!m) return Number.NaN;
     const v = Number(m[1]);
@@ -305,11 +319,10 @@ async function runMode(mode: Mode) {
     `\n${mode === 'idle' ? 'idle: API with WORKER=false' : 'training: API with WORKER on, one job training (16 states, batch 1) in the same process'}`,
   );
   console.log(
-    `wrk: ${CONNECTIONS} connections, ${DURATION} each, 1 thread; ${JOBS} jobs everywhere`,
+    `wrk: ${CONNECTIONS} connections, ${DURATION} each after ${WARMUP} unmeasured, 1 thread; ${JOBS} jobs everywhere`,
   );
-  await api.loopStats();
   const measureApi = async (label: string, query: string) => {
-    const result = wrk(api.url, JSON.stringify({ query }), TOKEN);
+    const result = await wrk(api.url, JSON.stringify({ query }), TOKEN, api.loopStats);
     const stats = await api.loopStats();
     return report(label, result, stats, cpuPerRequest(result, stats));
   };
@@ -325,13 +338,13 @@ async function runMode(mode: Mode) {
     await waitForLine(bare, /ready/);
     ceiling = report(
       'bare yoga, status from memory',
-      wrk('http://127.0.0.1:4201/graphql', JSON.stringify({ query: STATUS_QUERY })),
+      await wrk('http://127.0.0.1:4201/graphql', JSON.stringify({ query: STATUS_QUERY })),
     );
   }
   const apiStatus = await measureApi('this API, trainingStatus', STATUS_QUERY);
-  const seedStatus = report('prototype, GET /status', wrk(`${seedBase}/status`));
+  const seedStatus = report('prototype, GET /status', await wrk(`${seedBase}/status`));
   const apiJobs = await measureApi(`this API, trainingJobs(first: ${JOBS})`, JOBS_QUERY);
-  const seedJobs = report(`prototype, GET /jobs (${JOBS} jobs)`, wrk(`${seedBase}/jobs`));
+  const seedJobs = report(`prototype, GET /jobs (${JOBS} jobs)`, await wrk(`${seedBase}/jobs`));
 
   if (trainingJob) {
     const status = await jobStatus(api.url, trainingJob);
