@@ -14,6 +14,16 @@ import { startChild, stopChild } from './support/processes.ts';
 
 const TOKEN = 'server-test-token-0123456789';
 
+/** A graphql-ws connection to the server at `url`, initialised and acknowledged. */
+async function acknowledgedWebSocket(url: string): Promise<WebSocket> {
+  const socket = new WebSocket(url.replace('http', 'ws'), 'graphql-transport-ws');
+  await once(socket, 'open');
+  const init = { type: 'connection_init', payload: { authorization: `Bearer ${TOKEN}` } };
+  socket.send(JSON.stringify(init));
+  await once(socket, 'message');
+  return socket;
+}
+
 function configFor(dataDir: string, env: Record<string, string> = {}) {
   return loadConfig({
     ...env,
@@ -42,11 +52,7 @@ describe('server', () => {
     expect(sampleOf(text, 'training_runner_slots', { state: 'free' })).toBeDefined();
 
     // A graphql-ws connection, closed as going away (1001) when the server stops.
-    const socket = new WebSocket(server.url.replace('http', 'ws'), 'graphql-transport-ws');
-    await once(socket, 'open');
-    const init = { type: 'connection_init', payload: { authorization: `Bearer ${TOKEN}` } };
-    socket.send(JSON.stringify(init));
-    await once(socket, 'message');
+    const socket = await acknowledgedWebSocket(server.url);
     const socketClosed = once(socket, 'close');
 
     // A request whose body is still arriving when the shutdown begins.
@@ -94,11 +100,7 @@ describe('server', () => {
       configFor(mkdtempSync(path.join(tmpdir(), 'srv-')), { SHUTDOWN_TIMEOUT_MS: '500' }),
       pino({ level: 'silent' }),
     );
-    const socket = new WebSocket(server.url.replace('http', 'ws'), 'graphql-transport-ws');
-    await once(socket, 'open');
-    const init = { type: 'connection_init', payload: { authorization: `Bearer ${TOKEN}` } };
-    socket.send(JSON.stringify(init));
-    await once(socket, 'message');
+    const socket = await acknowledgedWebSocket(server.url);
     const socketClosed = once(socket, 'close');
     // The client reads nothing more: the server's close frame stays unanswered.
     (socket as unknown as { _socket: Socket })._socket.pause();
