@@ -22,6 +22,8 @@ export type ClientsReport = {
   /** From sending each stream's request to its first update, in ms (the same buckets). */
   setupHistogram: number[];
   windowMs: number;
+  /** CPU seconds this client process spent in the measuring window. */
+  cpuS: number;
 };
 
 export const HISTOGRAM_MS = 30_000;

@@ -12,12 +12,14 @@
  *     the database and publishes the event through the PostgreSQL relay, as a runner in another
  *     process would; the server fans it out. PostgreSQL only.
  *   - `training`: the way a user deploys: the server trains a real job in the same process (its
- *     runner, the demo corpus, all 16 states, batch size 1, a new job per row) while it serves
+ *     runner; the demo corpus and BENCH_EXTRA_DOCUMENTS=2560 synthetic documents more, so that
+ *     the job outlasts the row; all 16 states; BENCH_BATCH_SIZE, by default the trainer's 16, or
+ *     1 for the heaviest stream with ~30 times the points; a new job per row) while it serves
  *     the subscribers, who get its progress flushes (PROGRESS_FLUSH_MS, 4 per second). On
  *     PostgreSQL or on the embedded database (BENCH_DB=pglite). The delay then also holds the
  *     flush interval: a point waits for its flush.
- * Subscribers are raw HTTP SSE
- * clients (node:http, keep-alive agent) in child processes, up to 5,000 each. Every event
+ * Subscribers are lean raw SSE clients (one TCP socket each, see clients.ts) in child processes,
+ * up to 5,000 each; the figures show their CPU next to the server's. Every event
  * carries its time (API and bare: the point's timestamp; prototype: started_at +
  * elapsed_time_ms), so each client measures the delivery delay itself.
  *
@@ -41,6 +43,7 @@ import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
 import { pino } from 'pino';
 import postgres from 'postgres';
+import { syntheticDocuments } from '../../scripts/synthetic-corpus.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import { metricPoints, trainingJobs } from '../../src/db/schema.ts';
 import { EventBus } from '../../src/events/bus.ts';
@@ -50,6 +53,7 @@ import { encodeGlobalID } from '../../src/schema/global-ids.ts';
 import { createJob, getJob, transitionJob } from '../../src/training/jobs.ts';
 import { builtinTrainer } from '../../src/training/trainers/port.ts';
 import { BUNDESLAND_CODES } from '../../src/vocabulary/bundeslaender.ts';
+import { CONFIG_LIMITS } from '../../src/vocabulary/training.ts';
 import { startCommand } from '../../test/support/processes.ts';
 import { seedTrainingData } from '../../test/support/training-data.ts';
 import { type ClientsConfig, type ClientsReport, HISTOGRAM_MS } from './protocol.ts';
@@ -70,6 +74,10 @@ if (!['injected', 'training'].includes(MODE) || !['postgres', 'pglite'].includes
 if (MODE === 'injected' && DB === 'pglite') {
   throw new Error('injected events need PostgreSQL: this process writes to the API database');
 }
+/** Training mode: the job's batch size (the trainer's default; 1 sends ~30 times the points). */
+const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? CONFIG_LIMITS.batchSize.default);
+/** Training mode: synthetic documents imported besides the demo corpus's 640. */
+const EXTRA_DOCUMENTS = Number(process.env.BENCH_EXTRA_DOCUMENTS ?? 2560);
 const CONNECT_PARALLEL = Number(process.env.BENCH_CONNECT_PARALLEL ?? 200);
 const PER_PROCESS = 5000;
 const PORTS = { bare: 4310, api: 4300, prototype: 8100 };
@@ -109,8 +117,11 @@ async function stop(child: ChildProcess) {
   await exited;
 }
 
-/** CPU seconds and resident memory of a process and its descendants, from /proc. */
-function usage(pid: number): { cpuS: number; rssKb: number } {
+/**
+ * CPU seconds and resident memory of a process and its descendants, and the CPU seconds of the
+ * process's main thread alone, from /proc.
+ */
+function usage(pid: number): { cpuS: number; mainS: number; rssKb: number } {
   const tree = (p: number): number[] => {
     let kids: number[] = [];
     try {
@@ -125,13 +136,21 @@ function usage(pid: number): { cpuS: number; rssKb: number } {
   let rssKb = 0;
   for (const p of tree(pid)) {
     try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      cpuS += (Number(fields[11]) + Number(fields[12])) / 100;
+      cpuS += cpuSecondsOf(`/proc/${p}/stat`);
       rssKb += Number(readFileSync(`/proc/${p}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1] ?? 0);
     } catch {}
   }
-  return { cpuS, rssKb };
+  return { cpuS, mainS: cpuSecondsOf(`/proc/${pid}/task/${pid}/stat`), rssKb };
+}
+
+function cpuSecondsOf(statPath: string): number {
+  try {
+    const stat = readFileSync(statPath, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 /** Waits until `server` answers `url`; fails if it exits first (a port still taken, say). */
@@ -185,10 +204,14 @@ type Row = {
   setupP99: number;
   eventsPerClient: number;
   minEventsPerClient: number;
+  /** Time stamps (metric points) per event received. */
+  stampsPerEvent: number;
   p50: number;
   p99: number;
   max: number;
   cpuPercent: number;
+  mainCpuPercent: number;
+  clientsCpuPercent: number;
   cpuUsPerEvent: number;
   rssPerSubscriberKb: number;
   /** The same at the end of the window, after its steady fan-out. */
@@ -292,12 +315,15 @@ async function measure(
     connectS,
     setupP50: percentileOf(setupHistogram, 0.5),
     setupP99: percentileOf(setupHistogram, 0.99),
+    stampsPerEvent: samples / Math.max(1, events),
     eventsPerClient: rates.reduce((a, b) => a + b, 0) / Math.max(1, rates.length),
     minEventsPerClient: rates.length ? Math.min(...rates) : 0,
     p50: samples ? percentile(0.5) : Number.NaN,
     p99: samples ? percentile(0.99) : Number.NaN,
     max: samples ? histogram.findLastIndex((c) => c > 0) : Number.NaN,
     cpuPercent: (100 * (end.cpuS - start.cpuS)) / wallS,
+    mainCpuPercent: (100 * (end.mainS - start.mainS)) / wallS,
+    clientsCpuPercent: (100 * reports.reduce((sum, { report }) => sum + report.cpuS, 0)) / wallS,
     cpuUsPerEvent: (1e6 * (end.cpuS - start.cpuS)) / Math.max(1, events),
     rssPerSubscriberKb: (idle.rssKb - before.rssKb) / Math.max(1, subscribed),
     rssEndPerSubscriberKb: (end.rssKb - before.rssKb) / Math.max(1, subscribed),
@@ -314,9 +340,9 @@ function print(row: Row) {
       row.label.padEnd(9),
       `N=${String(row.n).padStart(5)}`,
       `subscribed ${String(row.connected).padStart(5)} in ${row.connectS.toFixed(0).padStart(3)} s (${(row.connected / row.connectS).toFixed(0).padStart(5)}/s, first update p50 ${String(row.setupP50).padStart(5)} p99 ${String(row.setupP99).padStart(5)} ms)`,
-      `events/s/client ${row.eventsPerClient.toFixed(2)} (min ${row.minEventsPerClient.toFixed(2)})`,
+      `events/s/client ${row.eventsPerClient.toFixed(2)} (min ${row.minEventsPerClient.toFixed(2)}, ${row.stampsPerEvent.toFixed(1)} points each)`,
       `delay p50 ${String(row.p50).padStart(5)} p99 ${String(row.p99).padStart(5)} max ${String(row.max).padStart(5)} ms`,
-      `CPU ${row.cpuPercent.toFixed(0).padStart(3)}% ${row.cpuUsPerEvent.toFixed(0).padStart(4)} µs/event`,
+      `CPU ${row.cpuPercent.toFixed(0).padStart(3)}% (main thread ${row.mainCpuPercent.toFixed(0)}%, clients ${row.clientsCpuPercent.toFixed(0)}%) ${row.cpuUsPerEvent.toFixed(0).padStart(4)} µs/event`,
       `RSS ${row.rssMb.toFixed(0).padStart(4)} MB ${row.rssPerSubscriberKb.toFixed(1).padStart(5)} KB/subscriber (${row.rssEndPerSubscriberKb.toFixed(1)} at the end)`,
       `load ${row.load.toFixed(1)}`,
     ].join('  '),
@@ -423,6 +449,7 @@ async function graphql<T>(query: string, variables: Record<string, unknown>): Pr
  */
 async function startTrainingJob(): Promise<string> {
   await demoCorpusLoaded();
+  await importExtraDocuments();
   const { createTrainingJob } = await graphql<{ createTrainingJob: { id: string } }>(
     `mutation($input: TrainingConfigInput!) { createTrainingJob(input: $input) { id } }`,
     {
@@ -430,7 +457,7 @@ async function startTrainingJob(): Promise<string> {
         name: 'fan-out',
         bundeslaender: BUNDESLAND_CODES,
         epochs: 100,
-        batchSize: 1,
+        batchSize: BATCH_SIZE,
       },
     },
   );
@@ -445,6 +472,35 @@ async function startTrainingJob(): Promise<string> {
     }
     await sleep(200);
   }
+}
+
+/**
+ * More synthetic documents than the demo corpus's, so that a job at the default batch size
+ * trains for a whole row (the demo corpus alone takes it through 100 epochs in ~15 s), imported
+ * the way staff import theirs.
+ */
+async function importExtraDocuments(): Promise<void> {
+  if (EXTRA_DOCUMENTS === 0) return;
+  const jsonl = [...syntheticDocuments(EXTRA_DOCUMENTS, 2)]
+    .map((d) => JSON.stringify(d))
+    .join('\n');
+  const form = new FormData();
+  form.append(
+    'operations',
+    JSON.stringify({
+      query: 'mutation ($file: File!) { importDocuments(file: $file) { added } }',
+      variables: { file: null },
+    }),
+  );
+  form.append('map', JSON.stringify({ 0: ['variables.file'] }));
+  form.append('0', new File([jsonl], 'extra.jsonl', { type: 'application/jsonl' }));
+  const res = await fetch(`http://127.0.0.1:${PORTS.api}/graphql`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}` },
+    body: form,
+  });
+  const body = (await res.json()) as { data?: { importDocuments: { added: number } } };
+  if (!body.data) throw new Error(`importDocuments: ${JSON.stringify(body)}`);
 }
 
 /**
@@ -566,7 +622,7 @@ async function prototype(n: number) {
 }
 
 console.log(
-  `fan-out: one job, ${MODE === 'training' ? `trained by the API server (${DB})` : `${RATE} events/s injected`}, ${SECONDS} s window per row, ${CONNECT_PARALLEL} streams opened at once per client process, up to ${PER_PROCESS} subscribers per client process; ${process.env.HOSTNAME ?? ''} load ${loadavg()[0]?.toFixed(1)}\n`,
+  `fan-out: one job, ${MODE === 'training' ? `trained by the API server (${DB}, batch size ${BATCH_SIZE})` : `${RATE} events/s injected`}, ${SECONDS} s window per row, ${CONNECT_PARALLEL} streams opened at once per client process, up to ${PER_PROCESS} subscribers per client process; ${process.env.HOSTNAME ?? ''} load ${loadavg()[0]?.toFixed(1)}\n`,
 );
 const run = { bare, api, prototype } as Record<string, (n: number) => Promise<void>>;
 for (const n of SIZES) {
