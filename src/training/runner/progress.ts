@@ -59,6 +59,8 @@ export class ProgressRecorder {
   #sessionFirstStep = 0;
   #lastStep = 0;
   #timer: NodeJS.Timeout | null = null;
+  /** When the last write was asked for: the next timed one waits out the rest of the interval. */
+  #lastFlushAt = Date.now();
   #flushing: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -143,6 +145,7 @@ export class ProgressRecorder {
   flush(options: FlushOptions = {}): Promise<TrainingJobRow> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
+    this.#lastFlushAt = Date.now();
     if (options.final) this.#finalizeNewest();
     const write = this.#flushing.then(() => this.#write(options));
     this.#flushing = write.catch(() => {});
@@ -162,13 +165,21 @@ export class ProgressRecorder {
     this.#lastFinal = point;
   }
 
+  /**
+   * The interval counts from the last write, not from the first step after it: when steps pause
+   * (the trainer's thread starved of CPU for a moment, say), the step that ends the pause is
+   * not held back a whole interval more.
+   */
   #schedule(): void {
-    this.#timer ??= setTimeout(() => {
-      this.#timer = null;
-      this.flush().catch(() => {
-        // the run loop notices a lost job on its own next write; nothing to report twice
-      });
-    }, this.flushIntervalMs);
+    this.#timer ??= setTimeout(
+      () => {
+        this.#timer = null;
+        this.flush().catch(() => {
+          // the run loop notices a lost job on its own next write; nothing to report twice
+        });
+      },
+      Math.max(0, this.#lastFlushAt + this.flushIntervalMs - Date.now()),
+    );
   }
 
   async #write({
