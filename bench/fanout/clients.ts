@@ -16,6 +16,7 @@ const CONNECT_SECONDS = Number(process.env.BENCH_CONNECT_SECONDS ?? 300);
 const config = JSON.parse(process.env.BENCH_CLIENTS ?? '{}') as ClientsConfig;
 const target = new URL(config.url);
 const histogram = new Uint32Array(HISTOGRAM_MS + 1);
+const pointAgeHistogram = new Uint32Array(HISTOGRAM_MS + 1);
 const setupHistogram = new Uint32Array(HISTOGRAM_MS + 1);
 const events = new Uint32Array(config.count);
 const opened = new Uint8Array(config.count);
@@ -76,7 +77,13 @@ function isoTimeAt(text: string, i: number): number {
   );
 }
 
-/** The delivery delay of each stamp in one SSE message (`message`: its bytes, no `\n\n`). */
+const bucket = (ms: number) => Math.min(HISTOGRAM_MS, Math.max(0, ms));
+
+/**
+ * One SSE message (`message`: its bytes, no `\n\n`): its delivery delay, from its newest stamp
+ * (a training event's newest point was recorded a step or more before the server sent it; the
+ * others waited for the flush too), and the age of each of its points.
+ */
 function record(message: Buffer, index: number): void {
   const now = Date.now();
   if (config.kind === 'api') {
@@ -84,10 +91,13 @@ function record(message: Buffer, index: number): void {
     events[index]! += 1;
     // One string per message: searching it is cheaper than a Buffer search per stamp.
     const text = message.toString('latin1');
+    let newest = Number.NEGATIVE_INFINITY;
     for (let at = text.indexOf(API_STAMP); at >= 0; at = text.indexOf(API_STAMP, at + 1)) {
       const stamp = isoTimeAt(text, at + API_STAMP.length);
-      histogram[Math.min(HISTOGRAM_MS, Math.max(0, now - stamp))]! += 1;
+      pointAgeHistogram[bucket(now - stamp)]! += 1;
+      if (stamp > newest) newest = stamp;
     }
+    if (newest > Number.NEGATIVE_INFINITY) histogram[bucket(now - newest)]! += 1;
     return;
   }
   const at = message.indexOf(PROTOTYPE_STAMP);
@@ -97,7 +107,8 @@ function record(message: Buffer, index: number): void {
   while (end < message.length && message[end]! >= 0x30 && message[end]! <= 0x39) end += 1;
   events[index]! += 1;
   const stamp = (config.startedAtMs ?? 0) + Number(message.toString('latin1', from, end));
-  histogram[Math.min(HISTOGRAM_MS, Math.max(0, now - stamp))]! += 1;
+  histogram[bucket(now - stamp)]! += 1;
+  pointAgeHistogram[bucket(now - stamp)]! += 1;
 }
 
 /**
@@ -187,7 +198,7 @@ function open(index: number): Promise<void> {
     const done = (ok: boolean) => {
       if (!first) return;
       first = false;
-      if (ok) setupHistogram[Math.min(HISTOGRAM_MS, Date.now() - sent)]! += 1;
+      if (ok) setupHistogram[bucket(Date.now() - sent)]! += 1;
       if (ok) connected += 1;
       else failed += 1;
       opened[index] = ok ? 1 : 0;
@@ -238,6 +249,7 @@ process.on('message', (message: { type: string }) => {
   if (message.type === 'measure') {
     events.fill(0);
     histogram.fill(0);
+    pointAgeHistogram.fill(0);
     windowStart = Date.now();
     cpuAtStart = process.cpuUsage();
     measuring = true;
@@ -248,6 +260,7 @@ process.on('message', (message: { type: string }) => {
       failed,
       events: [...events].filter((_, i) => opened[i] === 1),
       histogram: [...histogram],
+      pointAgeHistogram: [...pointAgeHistogram],
       setupHistogram: [...setupHistogram],
       windowMs: Date.now() - windowStart,
       cpuS: cpuSeconds(process.cpuUsage(cpuAtStart)),

@@ -17,8 +17,13 @@ export type ClientsReport = {
   failed: number;
   /** Events each connected stream received in the measuring window. */
   events: number[];
-  /** Delivery delays in ms, one bucket per ms (the last one: anything longer). */
+  /**
+   * Delivery delays in ms, one per event, from its newest time stamp: one bucket per ms (the
+   * last one: anything longer).
+   */
   histogram: number[];
+  /** The age of every time stamp (metric point) at its receipt, in the same buckets. */
+  pointAgeHistogram: number[];
   /** From sending each stream's request to its first update, in ms (the same buckets). */
   setupHistogram: number[];
   windowMs: number;
