@@ -273,5 +273,8 @@ process.on('message', (message: { type: string }) => {
   }
 });
 
+// The connect window starts at the first request, not at this process's start (tsx takes
+// a few hundred ms to load: a row of 1,000 streams opens in about as long).
+const firstSentAt = Date.now();
 await connectAll();
-process.send?.({ type: 'connected', connected, failed });
+process.send?.({ type: 'connected', connected, failed, firstSentAt, doneAt: Date.now() });
