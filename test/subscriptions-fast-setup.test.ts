@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
 import { Writable } from 'node:stream';
+import { sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { encodeGlobalID } from '../src/schema/global-ids.ts';
@@ -164,6 +165,65 @@ test('a known subscription is set up here, answered byte for byte as the librari
   expect(fastAnswer.text).toContain('x-request-id: ID');
   expect(await lineOf(fast, fastAnswer)).toEqual(await lineOf(slow, slowAnswer));
   await vi.waitFor(() => expect(fast.app.fanout.size).toBe(0));
+});
+
+/**
+ * Holds every read of the jobs table until the returned release: PostgreSQL's ACCESS EXCLUSIVE
+ * lock blocks readers; PGlite runs one transaction at a time anyway.
+ */
+async function holdJobReads(server: Server): Promise<() => Promise<void>> {
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let locked = () => {};
+  const isLocked = new Promise<void>((resolve) => {
+    locked = resolve;
+  });
+  const transaction = server.app.database.db.transaction(async (tx) => {
+    await tx.execute(sql`LOCK TABLE training_jobs IN ACCESS EXCLUSIVE MODE`);
+    locked();
+    await released;
+  });
+  await isLocked;
+  return async () => {
+    release();
+    await transaction;
+  };
+}
+
+test('streams of a new text that come together wait for the first one: it alone takes the libraries’ way', async () => {
+  const release = await holdJobReads(fast);
+  // the first stream waits in yoga for its first update's read, the others for the first
+  const answers = Array.from({ length: 5 }, () => exchange(fast, {}));
+  await vi.waitFor(() => expect(fast.app.fastSetup?.counts.waited).toBe(4));
+  expect(fast.app.fastSetup?.counts.served).toBe(0);
+  await release();
+  const fastAnswers = await Promise.all(answers);
+  expect(fast.app.fastSetup?.counts.served).toBe(4);
+  const slowAnswer = await exchange(slow, {});
+  expect(slowAnswer.text).toContain('event: next');
+  for (const answer of fastAnswers) expect(answer.text).toBe(slowAnswer.text);
+});
+
+test('when the first stream of a new text fails, those that waited for it take the libraries’ way', async () => {
+  const release = await holdJobReads(fast);
+  const unknownJob = {
+    body: {
+      query: PROGRESS_SUBSCRIPTION,
+      variables: { jobId: encodeGlobalID('TrainingJob', '00000000-0000-4000-8000-000000000000') },
+    },
+  };
+  const first = exchange(fast, unknownJob);
+  const others = [exchange(fast, {}), exchange(fast, { token: VIEWER_TOKEN })];
+  await vi.waitFor(() => expect(fast.app.fastSetup?.counts.waited).toBe(2));
+  await release();
+  const [firstAnswer, ...otherAnswers] = await Promise.all([first, ...others]);
+  // the text is valid, but the first stream found no job: nothing became known
+  expect(fast.app.fastSetup?.counts.served).toBe(0);
+  expect(firstAnswer!.text).toBe((await exchange(slow, unknownJob)).text);
+  expect(otherAnswers[0]!.text).toBe((await exchange(slow, {})).text);
+  expect(otherAnswers[1]!.text).toBe((await exchange(slow, { token: VIEWER_TOKEN })).text);
 });
 
 describe('refusals look the same as on the libraries’ path', () => {

@@ -19,6 +19,12 @@ import {
 } from './hand-over.ts';
 import type { KnownSubscriptions } from './known-subscriptions.ts';
 
+/**
+ * How long the streams of a new text wait for the first one's verdict at most: it takes a read
+ * of the database, which a burst of thousands delays (then they take the libraries' way).
+ */
+const TRIAL_TIMEOUT_MS = 5000;
+
 /** What graphql-sse takes from a request's JSON body. */
 type StreamParams = {
   query: string;
@@ -44,11 +50,16 @@ export type FastSetupOptions = {
  * validating a text that passed before, then writes the headers and the first result as the
  * libraries would, and the stream goes on the fast path (fanout.ts) from its first update, as
  * any does. Everything else, and every request it cannot tell apart before subscribing, goes to
- * yoga (`fallBack`): other methods and modes, unknown texts, other bodies.
+ * yoga (`fallBack`): other methods and modes, unknown texts, other bodies. A text's streams that
+ * come while its first one is on its way through yoga wait for it to become known (see
+ * known-subscriptions.ts), as a reconnecting crowd's do.
  */
 export class FastSetup {
-  /** Streams set up here (tests check which path served a request). */
-  readonly counts = { served: 0 };
+  /**
+   * Streams set up here, and those that waited for the first stream of their text (tests check
+   * which path served a request).
+   */
+  readonly counts = { served: 0, waited: 0 };
 
   constructor(private readonly options: FastSetupOptions) {}
 
@@ -79,8 +90,22 @@ export class FastSetup {
           fallBack();
         };
         const params = paramsOf(body);
-        if (!params || !this.options.known.has(params.query, params.operationName)) return toYoga();
-        return this.#subscribe(req, res, server, params, toYoga);
+        if (!params) return toYoga();
+        const { known } = this.options;
+        const { query, operationName } = params;
+        if (known.has(query, operationName))
+          return this.#subscribe(req, res, server, params, toYoga);
+        const verdict = known.trialOf(query, operationName);
+        if (verdict) {
+          this.counts.waited += 1;
+          return verdict.then((isKnown) => {
+            if (res.destroyed) return;
+            if (!isKnown) return toYoga();
+            return this.#subscribe(req, res, server, params, toYoga);
+          });
+        }
+        this.#tryOnYoga(res, known.startTrial(query, operationName));
+        return toYoga();
       })
       .catch((error: unknown) => {
         (requestRecordOf(req)?.log ?? this.options.logger).error(
@@ -89,6 +114,18 @@ export class FastSetup {
         );
         res.destroy();
       });
+  }
+
+  /** Gives the trial up when its stream ends without becoming known, or takes too long. */
+  #tryOnYoga(res: ServerResponse, giveUp: () => void): void {
+    const timer = setTimeout(giveUp, TRIAL_TIMEOUT_MS);
+    timer.unref();
+    const end = () => {
+      clearTimeout(timer);
+      giveUp();
+    };
+    res.once('close', end);
+    res.once('finish', end);
   }
 
   async #subscribe(

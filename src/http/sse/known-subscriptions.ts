@@ -7,10 +7,16 @@ const KNOWN_SIZE = 512;
  * only these are set up by the fast set-up (fast-setup.ts), which skips validation. Whether a
  * text passes depends on the text alone, so a remembered one never goes stale. Bounded, the
  * most recently used kept.
+ *
+ * A crowd that reconnects at once sends a text the process does not know yet many times before
+ * its first stream is through: the first one is a trial (`startTrial`), and the others wait for
+ * its verdict (`trialOf`) instead of each taking the libraries' longer way.
  */
 export class KnownSubscriptions {
   /** Operation names by query text (null for none: '' names no operation). */
   readonly #known = new Map<string, Set<string | null>>();
+  /** The verdicts to come, by operation name and text (see `trialKey`). */
+  readonly #trials = new Map<string, Trial>();
 
   constructor(private readonly size = KNOWN_SIZE) {}
 
@@ -31,5 +37,35 @@ export class KnownSubscriptions {
       this.#known.delete(this.#known.keys().next().value as string);
     }
     this.#known.set(query, names);
+    if (this.#trials.size > 0) this.#trials.get(trialKey(query, operationName))?.settle(true);
+  }
+
+  /** Whether the text is known, once the stream on trial for it is through; none if none is. */
+  trialOf(query: string, operationName: string | null | undefined): Promise<boolean> | undefined {
+    if (this.#trials.size === 0) return undefined;
+    return this.#trials.get(trialKey(query, operationName))?.verdict;
+  }
+
+  /**
+   * The caller's stream is the trial of a text: `add` settles it; the returned function gives it
+   * up (its stream ended without becoming known, or took too long).
+   */
+  startTrial(query: string, operationName: string | null | undefined): () => void {
+    const key = trialKey(query, operationName);
+    let settle: (known: boolean) => void = () => {};
+    const verdict = new Promise<boolean>((resolve) => {
+      settle = (known) => {
+        if (this.#trials.get(key) === trial) this.#trials.delete(key);
+        resolve(known);
+      };
+    });
+    const trial: Trial = { verdict, settle };
+    this.#trials.set(key, trial);
+    return () => settle(false);
   }
 }
+
+type Trial = { verdict: Promise<boolean>; settle(known: boolean): void };
+
+const trialKey = (query: string, operationName: string | null | undefined) =>
+  JSON.stringify([operationName ?? null, query]);
