@@ -23,6 +23,13 @@ const opened = new Uint8Array(config.count);
 const sockets: Socket[] = [];
 let connected = 0;
 let failed = 0;
+/** Why streams failed before their first update, and why subscribed ones broke off. */
+const failures: Record<string, number> = {};
+const drops: Record<string, number> = {};
+let closing = false;
+const count = (counts: Record<string, number>, reason: string) => {
+  counts[reason] = (counts[reason] ?? 0) + 1;
+};
 let measuring = false;
 let windowStart = 0;
 let cpuAtStart = process.cpuUsage();
@@ -125,7 +132,7 @@ class StreamReader {
 
   constructor(
     private readonly onMessage: (message: Buffer) => void,
-    private readonly onFailure: () => void,
+    private readonly onFailure: (reason: string) => void,
   ) {}
 
   feed(bytes: Buffer): void {
@@ -139,7 +146,7 @@ class StreamReader {
       const text = head.toString('latin1', 0, end).toLowerCase();
       this.#head = null;
       if (!text.startsWith('http/1.1 200') && !text.startsWith('http/1.0 200')) {
-        this.onFailure();
+        this.onFailure(`status ${text.slice(9, 12)}`);
         return;
       }
       this.#chunked = text.includes('transfer-encoding: chunked');
@@ -166,7 +173,7 @@ class StreamReader {
         if (line === '') continue;
         this.#chunkLeft = Number.parseInt(line, 16);
         if (this.#chunkLeft === 0) {
-          this.onFailure();
+          this.onFailure('ended');
           return;
         }
         continue;
@@ -195,9 +202,17 @@ function open(index: number): Promise<void> {
   return new Promise((resolve) => {
     let first = true;
     const sent = Date.now();
-    const done = (ok: boolean) => {
-      if (!first) return;
+    let live = false;
+    const done = (ok: boolean, reason = '') => {
+      if (!first) {
+        // a subscribed stream that breaks off (counted once: an error comes with a close)
+        if (!ok && live && !closing) count(drops, reason);
+        if (!ok) live = false;
+        return;
+      }
       first = false;
+      live = ok;
+      if (!ok) count(failures, reason);
       if (ok) setupHistogram[bucket(Date.now() - sent)]! += 1;
       if (ok) connected += 1;
       else failed += 1;
@@ -208,18 +223,18 @@ function open(index: number): Promise<void> {
     const reader = new StreamReader(
       (message) => {
         // Subscribed once the first update (not an error) arrived.
-        if (first) done(message.indexOf(ERRORS) < 0);
+        if (first) done(message.indexOf(ERRORS) < 0, 'error result');
         if (measuring) record(message, index);
       },
-      () => {
-        done(false);
+      (reason) => {
+        done(false, reason);
         socket.destroy();
       },
     );
     socket.setTimeout(120_000, () => socket.destroy());
     socket.on('data', (bytes: Buffer) => reader.feed(bytes));
-    socket.on('error', () => done(false));
-    socket.on('close', () => done(false));
+    socket.on('error', (error: NodeJS.ErrnoException) => done(false, `error ${error.code}`));
+    socket.on('close', () => done(false, 'closed'));
     socket.write(REQUEST);
     sockets.push(socket);
   });
@@ -264,10 +279,13 @@ process.on('message', (message: { type: string }) => {
       setupHistogram: [...setupHistogram],
       windowMs: Date.now() - windowStart,
       cpuS: cpuSeconds(process.cpuUsage(cpuAtStart)),
+      failures,
+      drops,
     };
     process.send?.({ type: 'report', report });
   } else if (message.type === 'close') {
     opening = false;
+    closing = true;
     for (const socket of sockets) socket.destroy();
     process.disconnect();
   }

@@ -29,6 +29,10 @@ export type ClientsReport = {
   windowMs: number;
   /** CPU seconds this client process spent in the measuring window. */
   cpuS: number;
+  /** Streams that got no first update, by reason (`status 503`, `error ECONNRESET`, ...). */
+  failures: Record<string, number>;
+  /** Subscribed streams that broke off before the end, by reason. */
+  drops: Record<string, number>;
 };
 
 export const HISTOGRAM_MS = 30_000;

@@ -202,6 +202,9 @@ type Row = {
   /** From sending a stream's request to its first update. */
   setupP50: number;
   setupP99: number;
+  /** Streams that got no first update, and subscribed ones that broke off, by reason. */
+  failures: Record<string, number>;
+  drops: Record<string, number>;
   /** The server's main-thread CPU while the streams opened, per stream (training included). */
   setupMainMs: number;
   eventsPerClient: number;
@@ -322,11 +325,21 @@ async function measure(
   };
   const percentile = (q: number) => percentileOf(histogram, q);
   const subscribed = connected.reduce((sum, c) => sum + c.connected, 0);
+  const merged = (pick: (r: ClientsReport) => Record<string, number>) => {
+    const counts: Record<string, number> = {};
+    for (const { report } of reports) {
+      for (const [reason, n] of Object.entries(pick(report)))
+        counts[reason] = (counts[reason] ?? 0) + n;
+    }
+    return counts;
+  };
   return {
     label,
     n,
     connected: subscribed,
     connectS,
+    failures: merged((r) => r.failures),
+    drops: merged((r) => r.drops),
     setupP50: percentileOf(setupHistogram, 0.5),
     setupP99: percentileOf(setupHistogram, 0.99),
     setupMainMs: (1000 * (setUp.mainS - before.mainS)) / Math.max(1, subscribed),
@@ -349,6 +362,13 @@ async function measure(
   };
 }
 
+const reasons = (counts: Record<string, number>) =>
+  Object.keys(counts).length === 0
+    ? 'none'
+    : Object.entries(counts)
+        .map(([reason, n]) => `${n} ${reason}`)
+        .join(', ');
+
 const rows: Row[] = [];
 function print(row: Row) {
   rows.push(row);
@@ -362,6 +382,7 @@ function print(row: Row) {
       `point age p50 ${String(row.ageP50).padStart(5)} p99 ${String(row.ageP99).padStart(5)} ms`,
       `CPU ${row.cpuPercent.toFixed(0).padStart(3)}% (main thread ${row.mainCpuPercent.toFixed(0)}%, clients ${row.clientsCpuPercent.toFixed(0)}%) ${row.cpuUsPerEvent.toFixed(0).padStart(4)} µs/event`,
       `RSS ${row.rssMb.toFixed(0).padStart(4)} MB ${row.rssPerSubscriberKb.toFixed(1).padStart(5)} KB/subscriber (${row.rssEndPerSubscriberKb.toFixed(1)} at the end)`,
+      `failed ${reasons(row.failures)}, dropped ${reasons(row.drops)}`,
       `load ${row.load.toFixed(1)}`,
     ].join('  '),
   );
@@ -660,6 +681,8 @@ subscribed: all streams of the row open with their first update, from the first 
 and how many per second;
 first update: from sending a stream's request to its first update; main thread each: the
 server's main-thread CPU while they opened (a job's training and fan-out included), per stream.
+failed / dropped: streams that got no first update, and subscribed ones that broke off before the
+end, by reason (an HTTP status, a socket error, the server closing).
 µs/event: server CPU time in the window per event delivered. KB/subscriber: growth of the
 server's RSS from before the clients connected to 2 s after, per subscriber (garbage of the
 connection burst included); in brackets the same at the end of the window.
@@ -668,7 +691,7 @@ const last = rows.filter((r) => r.label !== 'bare node' && r.label !== 'prototyp
 if (last) {
   console.log(
     MODE === 'training'
-      ? `targets at N=${last.n} (training): subscribed within 15 s -> ${last.connectS.toFixed(1)} s; delay p99 < 500 ms -> ${last.p99} ms`
+      ? `targets at N=${last.n} (training): subscribed within 15 s -> ${last.connectS.toFixed(1)} s; delay p99 < 500 ms -> ${last.p99} ms; no failure or reset -> failed ${reasons(last.failures)}, dropped ${reasons(last.drops)}`
       : `targets at N=${last.n}: p99 < 250 ms -> ${last.p99} ms; RSS < 20 KB per subscriber -> ${last.rssPerSubscriberKb.toFixed(1)} KB`,
   );
 }
