@@ -1,12 +1,13 @@
 /**
- * A fan-out bench client process: holds many raw SSE connections and measures, per event, the
- * delay from the time stamped in it to its receipt. Driven by run.ts over IPC: `measure` resets
- * the counters, `report` sends them, `close` ends it.
+ * A fan-out bench client process: holds many raw SSE connections and measures the delay of each
+ * event and the age of each point it carries at their receipt, from the times stamped in them,
+ * and why streams failed or broke off. Driven by run.ts over IPC: `measure` resets the counters,
+ * `report` sends them, `close` ends it.
  *
  * The clients stand in for dashboards on other machines but share this one with the server, so
- * they are kept lean: one plain TCP socket per stream (no HTTP client, no text decoding of the
- * body), HTTP chunks and SSE messages found with Buffer searches, and only the time stamps
- * turned into strings.
+ * they are kept lean: one plain TCP socket per stream (no HTTP client), HTTP chunks and SSE
+ * messages found with Buffer searches, one string per update to find its stamps in, and the
+ * stamps read digit by digit.
  */
 import { connect, type Socket } from 'node:net';
 import { type ClientsConfig, type ClientsReport, HISTOGRAM_MS } from './protocol.ts';
