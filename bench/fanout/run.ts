@@ -56,6 +56,7 @@ import { BUNDESLAND_CODES } from '../../src/vocabulary/bundeslaender.ts';
 import { CONFIG_LIMITS } from '../../src/vocabulary/training.ts';
 import { startCommand } from '../../test/support/processes.ts';
 import { seedTrainingData } from '../../test/support/training-data.ts';
+import { importDocuments } from '../support/import-documents.ts';
 import { type ClientsConfig, type ClientsReport, HISTOGRAM_MS } from './protocol.ts';
 import { profileSetup } from './setup-profile.ts';
 
@@ -520,26 +521,8 @@ async function startTrainingJob(): Promise<string> {
  */
 async function importExtraDocuments(): Promise<void> {
   if (EXTRA_DOCUMENTS === 0) return;
-  const jsonl = [...syntheticDocuments(EXTRA_DOCUMENTS, 2)]
-    .map((d) => JSON.stringify(d))
-    .join('\n');
-  const form = new FormData();
-  form.append(
-    'operations',
-    JSON.stringify({
-      query: 'mutation ($file: File!) { importDocuments(file: $file) { added } }',
-      variables: { file: null },
-    }),
-  );
-  form.append('map', JSON.stringify({ 0: ['variables.file'] }));
-  form.append('0', new File([jsonl], 'extra.jsonl', { type: 'application/jsonl' }));
-  const res = await fetch(`http://127.0.0.1:${PORTS.api}/graphql`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${TOKEN}` },
-    body: form,
-  });
-  const body = (await res.json()) as { data?: { importDocuments: { added: number } } };
-  if (!body.data) throw new Error(`importDocuments: ${JSON.stringify(body)}`);
+  const documents = [...syntheticDocuments(EXTRA_DOCUMENTS, 2)].map((d) => JSON.stringify(d));
+  await importDocuments(`http://127.0.0.1:${PORTS.api}/graphql`, TOKEN, documents.join('\n'));
 }
 
 /**

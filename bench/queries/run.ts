@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { BUNDESLAND_CODES } from '../../src/vocabulary/bundeslaender.ts';
 import { startCommand } from '../../test/support/processes.ts';
 import { corpusRecords, toJsonl } from '../../test/training/corpus.ts';
+import { importDocuments } from '../support/import-documents.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SEED = path.resolve(ROOT, '../shared/reference/seed');
@@ -109,25 +110,8 @@ async function gql(url: string, query: string) {
 }
 
 /** Jobs need training data: a small corpus, through `importDocuments`. */
-async function importSeedCorpus(url: string, states: string[], perTypeAndState: number) {
-  const form = new FormData();
-  form.append(
-    'operations',
-    JSON.stringify({
-      query: 'mutation ($file: File!) { importDocuments(file: $file) { rejected } }',
-      variables: { file: null },
-    }),
-  );
-  form.append('map', JSON.stringify({ 0: ['variables.file'] }));
-  const corpus = toJsonl(corpusRecords({ states, perTypeAndState }));
-  form.append('0', new File([corpus], 'seed.jsonl', { type: 'application/jsonl' }));
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${TOKEN}` },
-    body: form,
-  });
-  const json = (await res.json()) as { errors?: unknown };
-  if (json.errors) throw new Error(JSON.stringify(json.errors));
+function importSeedCorpus(url: string, states: string[], perTypeAndState: number) {
+  return importDocuments(url, TOKEN, toJsonl(corpusRecords({ states, perTypeAndState })));
 }
 
 type Mode = 'idle' | 'training';
