@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'graphql-sse';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { announceJob } from '../src/events/topics.ts';
+import { transitionJob } from '../src/training/jobs.ts';
 import { createCommandTrainer } from '../src/training/trainers/command/command-trainer.ts';
 import { createTestApp, ok, type TestApp } from './support/app.ts';
 import { repoRoot } from './support/databases.ts';
@@ -194,6 +196,35 @@ for (const line of ${JSON.stringify(lines)}) {
         [2, null],
       ]);
     }
+  });
+
+  test('a resume announced only after the runner claimed the job: QUEUED still seen, in order', async () => {
+    const gate = gatedTrainer();
+    const epochs = 2;
+    const job = await createJob(app, jobInput('resumed, announced late', { epochs }));
+    expect(await jobAction(app, 'pauseTrainingJob', job.id)).toBe('PAUSED');
+    gate.hold(job.rowId, 0);
+    const watchers = await watchAll(job);
+    // The resume commits, and its announcement comes last: on PostgreSQL the runner's claim can
+    // be acknowledged first, and across processes the two are sent by different servers.
+    const resumed = await transitionJob(db(), job.rowId, 'resume');
+    runner({ trainer: gate.trainer });
+    await gate.atGate(job.rowId, 0);
+    await waitFor('TRAINING in every live stream', () =>
+      Object.values(watchers.live).every((f) => f.updates.at(-1)?.job.status === 'TRAINING'),
+    );
+    announceJob(app.events, resumed);
+    gate.release(job.rowId);
+    await Promise.all(Object.values(watchers.live).map((f) => f.done));
+
+    const row = await jobRow(db(), job.rowId);
+    const rules = {
+      statuses: ['PAUSED', ...FULL_RUN],
+      stored: await storedPoints(job),
+      stepsPerEpoch: row.totalSteps / epochs,
+    };
+    for (const follower of Object.values(watchers.live)) expectExactRules(follower.updates, rules);
+    for (const slow of watchers.slow) expectExactRules(await slow.all(), rules);
   });
 
   test('paused at an epoch end and resumed: PAUSED and QUEUED seen, no point twice', async () => {

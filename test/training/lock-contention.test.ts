@@ -100,7 +100,9 @@ describe.skipIf(!onPostgres())(
       }));
 
       const claimed = await race(
-        owners.map(({ owner, db }) => ({ take: () => claimQueuedJob(db, owner, 60_000) })),
+        owners.map(({ owner, db }) => ({
+          take: async () => (await claimQueuedJob(db, owner, 60_000))?.job,
+        })),
       );
       expect(claimed.flat().sort()).toEqual([...ids].sort());
       const rows = await app.database.db

@@ -15,6 +15,7 @@ import {
   trainingJobs,
 } from '../../src/db/schema.ts';
 import { type AppEvents, jobTopic } from '../../src/events/topics.ts';
+import { newerJob } from '../../src/training/progress-feed.ts';
 import { createRunner, type RunnerOptions } from '../../src/training/runner/runner.ts';
 import { createTrainingRun } from '../../src/training/trainers/builtin/run.ts';
 import type { TrainerEvent } from '../../src/training/trainers/builtin/types.ts';
@@ -99,9 +100,11 @@ export function watchJob(events: AppEvents, jobId: string, initialStatus = 'QUEU
   const announced: MetricPointRow[] = [];
   let latest: TrainingJobRow | undefined;
   const unsubscribe = events.subscribe(jobTopic(jobId), ({ job, newPoints }) => {
+    announced.push(...newPoints);
+    // As a live stream does: an announcement that comes after a newer one's shows nothing new.
+    if (latest && newerJob(latest, job) !== job) return;
     latest = job;
     if (statuses.at(-1) !== job.status) statuses.push(job.status);
-    announced.push(...newPoints);
   });
   return {
     statuses,

@@ -36,7 +36,7 @@ import {
   pointAt,
   saveCheckpoint,
 } from './checkpoints.ts';
-import { ownedRunning, renewLease } from './lease.ts';
+import { ownedRunning, renewLease, type TakenJob } from './lease.ts';
 import { JobLostError, metricsFields, ProgressRecorder } from './progress.ts';
 
 export type RunSettings = {
@@ -77,7 +77,7 @@ export type RunControl = {
  */
 export function runJob(
   deps: RunDeps,
-  claimed: TrainingJobRow,
+  taken: TakenJob,
 ): { done: Promise<RunOutcome>; control: RunControl } {
   let session: TrainerSession | null = null;
   let stopReason: StopReason | null = null;
@@ -93,7 +93,7 @@ export function runJob(
   const recorder = new ProgressRecorder(
     db,
     events,
-    claimed,
+    taken.job,
     settings.owner,
     settings.flushIntervalMs,
   );
@@ -101,7 +101,7 @@ export function runJob(
     releaseForShutdown: () => stop('release'),
     stepsPerSecond: () => recorder.stepsPerSecond(),
   };
-  const done = drive(deps, claimed, recorder, {
+  const done = drive(deps, taken, recorder, {
     attach: (s) => {
       session = s;
       if (stopReason === null) return;
@@ -125,7 +125,7 @@ type Hooks = {
 
 async function drive(
   deps: RunDeps,
-  claimed: TrainingJobRow,
+  { job: claimed, queued }: TakenJob,
   recorder: ProgressRecorder,
   hooks: Hooks,
 ): Promise<RunOutcome> {
@@ -142,7 +142,8 @@ async function drive(
   };
   const unsubscribe = events.subscribe(jobTopic(claimed.id), ({ job }) => onStatus(job.status));
   // The claim (QUEUED -> PREPARING) is a status change like any other: subscribers and caches
-  // hear of it now, not only at the next one.
+  // hear of it now, not only at the next one (the QUEUED row first: see TakenJob).
+  announce(events, queued);
   announce(events, claimed);
   // The lease is renewed from the claim on: loading a large data set may take longer than it.
   timers.push(

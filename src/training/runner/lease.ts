@@ -9,9 +9,17 @@ const leaseUntil = (leaseMs: number) => sql`now() + ${`${leaseMs} milliseconds`}
  * The row `pick` selects, as `id = (subquery)`: a scalar subquery runs once per statement (an
  * InitPlan). As `id IN (subquery)` PostgreSQL may plan a nested-loop semi join that re-runs the
  * subquery for every candidate row; each re-run skips the rows this statement already locked
- * and returns the next one, so one claim took (and leased) every QUEUED job.
+ * and returns the next one, so one statement took (and leased) every candidate job.
  */
 const theOne = (pick: SQL) => sql`${trainingJobs.id} = (${pick})`;
+
+/**
+ * A job this process took. A claim also returns the QUEUED row it replaced: a pause and resume
+ * are announced after their commit, so the claim that followed may reach the bus first, and
+ * announcing that row before the claim keeps QUEUED in every open stream (CONTRACT.md, "Live
+ * progress": every status appears). The late announcement then finds an older snapshot.
+ */
+export type TakenJob = { job: TrainingJobRow; queued?: TrainingJobRow };
 
 /**
  * Takes the oldest QUEUED job (QUEUED -> PREPARING, the table's `claim`) with a lease for this
@@ -21,28 +29,31 @@ export async function claimQueuedJob(
   db: Db,
   owner: string,
   leaseMs: number,
-): Promise<TrainingJobRow | undefined> {
+): Promise<Required<TakenJob> | undefined> {
   const { from, to } = TRANSITIONS.claim;
-  const next = db
-    .select({ id: trainingJobs.id })
-    .from(trainingJobs)
-    .where(inArray(trainingJobs.status, [...from]))
-    .orderBy(trainingJobs.seq)
-    .limit(1)
-    .for('update', { skipLocked: true });
-  const [row] = await db
-    .update(trainingJobs)
-    .set({
-      status: to,
-      leaseOwner: owner,
-      leaseExpiresAt: leaseUntil(leaseMs),
-      startedAt: sql`coalesce(${trainingJobs.startedAt}, now())`,
-      errorMessage: null,
-      updatedAt: new Date(),
-    })
-    .where(and(theOne(next.getSQL()), inArray(trainingJobs.status, [...from])))
-    .returning();
-  return row;
+  return db.transaction(async (tx) => {
+    const [queued] = await tx
+      .select()
+      .from(trainingJobs)
+      .where(inArray(trainingJobs.status, [...from]))
+      .orderBy(trainingJobs.seq)
+      .limit(1)
+      .for('update', { skipLocked: true });
+    if (!queued) return undefined;
+    const [job] = await tx
+      .update(trainingJobs)
+      .set({
+        status: to,
+        leaseOwner: owner,
+        leaseExpiresAt: leaseUntil(leaseMs),
+        startedAt: sql`coalesce(${trainingJobs.startedAt}, now())`,
+        errorMessage: null,
+        updatedAt: new Date(),
+      })
+      .where(eq(trainingJobs.id, queued.id))
+      .returning();
+    return job && { job, queued };
+  });
 }
 
 /**

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Db } from '../../db/client.ts';
-import type { TrainingJobRow } from '../../db/schema.ts';
 import type { AppEvents } from '../../events/topics.ts';
 import type { Logger } from '../../logger.ts';
 import { builtinModelPredictor, type ModelPredictor } from '../predict/model-predictor.ts';
@@ -13,7 +12,7 @@ import {
   type RunSettings,
   runJob,
 } from './job-run.ts';
-import { adoptOrphanedJob, claimQueuedJob, releaseLease } from './lease.ts';
+import { adoptOrphanedJob, claimQueuedJob, releaseLease, type TakenJob } from './lease.ts';
 
 export type RunnerOptions = {
   db: Db;
@@ -43,12 +42,14 @@ export function createRunner(options: RunnerOptions) {
   let filling: Promise<void> | null = null;
   let again = false;
 
-  const take = async (): Promise<TrainingJobRow | undefined> =>
-    (await adoptOrphanedJob(options.db, owner, options.leaseMs)) ??
-    (await claimQueuedJob(options.db, owner, options.leaseMs));
+  const take = async (): Promise<TakenJob | undefined> => {
+    const adopted = await adoptOrphanedJob(options.db, owner, options.leaseMs);
+    return adopted ? { job: adopted } : claimQueuedJob(options.db, owner, options.leaseMs);
+  };
 
-  const start = (job: TrainingJobRow) => {
-    const run = runJob({ ...options, predictor, settings, stats }, job);
+  const start = (taken: TakenJob) => {
+    const { job } = taken;
+    const run = runJob({ ...options, predictor, settings, stats }, taken);
     running.set(job.id, run);
     run.done
       .then((outcome) => log.info({ jobId: job.id, outcome }, 'run ended'))
@@ -69,9 +70,9 @@ export function createRunner(options: RunnerOptions) {
       do {
         again = false;
         while (!stopped && running.size < options.concurrency) {
-          const job = await take();
-          if (!job) break;
-          start(job);
+          const taken = await take();
+          if (!taken) break;
+          start(taken);
         }
       } while (again && !stopped);
     })()
