@@ -12,6 +12,7 @@ import type { Database } from './db/client.ts';
 import { EventBus } from './events/bus.ts';
 import { startPgRelay } from './events/pg-relay.ts';
 import type { AppTopics } from './events/topics.ts';
+import { CachedAnswers } from './http/cached-answers.ts';
 import { corsFor } from './http/cors.ts';
 import { useDashboard } from './http/dashboard.ts';
 import { GRAPHQL_ENDPOINT, SSE_ENDPOINT } from './http/endpoints.ts';
@@ -31,7 +32,7 @@ import { useMetrics } from './plugins/metrics-endpoint.ts';
 import { useOperationLimits } from './plugins/operation-limits.ts';
 import { createPersistedDocuments } from './plugins/persisted/documents.ts';
 import { useOperationNames } from './plugins/request-log.ts';
-import { useTrainingResponseCache } from './plugins/response-cache.ts';
+import { createTrainingResponseCache } from './plugins/response-cache.ts';
 import { useSharedSubscriptionResults } from './plugins/shared-subscription-results.ts';
 import type { GraphQLContext } from './schema/context.ts';
 import { schema } from './schema/index.ts';
@@ -121,6 +122,12 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
   const metrics = new AppMetrics({ training, dataset, ocr, fanout });
   const cors = corsFor(settings.corsOrigins);
   const known = new KnownSubscriptions();
+  const responseCache = createTrainingResponseCache(events, tokens, settings.responseCacheTtlMs);
+  // with no cache (RESPONSE_CACHE_TTL_MS=0) it would have nothing to send
+  const cachedAnswers =
+    settings.responseCacheTtlMs > 0
+      ? new CachedAnswers({ tokens, answerOf: responseCache.answerOf, logger })
+      : null;
 
   const yoga = createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
@@ -170,7 +177,8 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
       // before the response cache, which reads the document's text
       ...persistedDocuments.plugins,
       ...(settings.introspection ? [] : [useDisableIntrospection()]),
-      useTrainingResponseCache(events, tokens, settings.responseCacheTtlMs),
+      responseCache.plugin,
+      ...(cachedAnswers ? [cachedAnswers.plugin] : []),
       useGraphQLSSE({ endpoint: SSE_ENDPOINT }),
       useSubscriptionErrorResults(),
       useSharedSubscriptionResults(settings.sseFastPath ? { fanout, known } : null),
@@ -188,6 +196,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
   return {
     yoga,
     fastSetup: settings.sseFastPath ? new FastSetup({ yoga, cors, known, logger }) : null,
+    cachedAnswers,
     events,
     training,
     predictor,

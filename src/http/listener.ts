@@ -18,7 +18,8 @@ export type HttpServer = { server: Server; streams: StreamLimiter; webSockets: G
  * The node:http server of an app: every request passes the body limits (body-limits.ts) and the
  * stream limits (sse/event-stream-limits.ts) before yoga sees it, and reaches yoga with the server's
  * StreamLimiter in its server context, for the streams that only yoga can tell apart; streams of
- * known subscriptions are set up without yoga's HTTP layer (sse/fast-setup.ts). `Expect: 100-continue` requests are checked
+ * known subscriptions are set up without yoga's HTTP layer (sse/fast-setup.ts), and so are
+ * answers from the response cache (cached-answers.ts). `Expect: 100-continue` requests are checked
  * before the client is told to send its body. Each request gets its id and access-log line
  * first (request-log.ts). WebSocket upgrades go to graphql-ws (ws/graphql-ws.ts), whose
  * subscriptions count against the same StreamLimiter and whose messages are limited to
@@ -27,7 +28,14 @@ export type HttpServer = { server: Server; streams: StreamLimiter; webSockets: G
 export function createHttpServer(
   app: Pick<
     App,
-    'yoga' | 'fastSetup' | 'limits' | 'tokens' | 'metrics' | 'persistedDocuments' | 'webSocket'
+    | 'yoga'
+    | 'fastSetup'
+    | 'cachedAnswers'
+    | 'limits'
+    | 'tokens'
+    | 'metrics'
+    | 'persistedDocuments'
+    | 'webSocket'
   >,
   { logger, streamLimits = app.limits }: { logger: Logger; streamLimits?: StreamLimits },
 ): HttpServer {
@@ -47,8 +55,10 @@ export function createHttpServer(
     }
     app.yoga(req, res, context);
   };
+  const { fastSetup, cachedAnswers } = app;
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    if (app.fastSetup?.wants(req)) app.fastSetup.serve(req, res, context, () => toYoga(req, res));
+    if (fastSetup?.wants(req)) fastSetup.serve(req, res, context, () => toYoga(req, res));
+    else if (cachedAnswers?.wants(req)) cachedAnswers.serve(req, res, () => toYoga(req, res));
     else toYoga(req, res);
   };
   const server = createServer({ ServerResponse: IdentifiedResponse }, (req, res) => {

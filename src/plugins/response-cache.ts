@@ -17,8 +17,9 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { authenticate } from '../auth/request-auth.ts';
-import type { TokenStore } from '../auth/tokens.ts';
+import type { Role, TokenStore } from '../auth/tokens.ts';
 import type { AppEvents } from '../events/topics.ts';
+import type { JsonParams } from '../http/json-params.ts';
 import { encodeGlobalID } from '../schema/global-ids.ts';
 
 type Entity = { typename: string; id?: string | number };
@@ -77,6 +78,9 @@ const DROPPED_BY = {
   resync: types('Query'),
 };
 
+/** What yoga answers from the cache: the result's JSON and the headers the cache adds to it. */
+export type CachedAnswer = { json: string; etag: string; lastModified: string };
+
 /**
  * Query results are cached per role and dropped as soon as this process hears of a change that
  * alters them (the event bus says what changed, here or, through the relay, in another process),
@@ -86,12 +90,15 @@ const DROPPED_BY = {
  *
  * OCR batches change with every image read and are followed by subscription: results that hold
  * one are not cached.
+ *
+ * `answerOf` tells what yoga would answer a request from the cache (http/cached-answers.ts
+ * sends it without yoga's HTTP layer).
  */
-export function useTrainingResponseCache(
+export function createTrainingResponseCache(
   events: AppEvents,
   tokens: TokenStore | 'disabled',
   ttlMs: number,
-): Plugin {
+) {
   const cache = new ChangeAwareCache();
   const unsubscribers = [
     events.subscribe('jobs', () => cache.drop(DROPPED_BY.jobs)),
@@ -100,7 +107,7 @@ export function useTrainingResponseCache(
     events.subscribe('documents', () => cache.drop(DROPPED_BY.documents)),
     events.subscribe('resync', () => cache.drop(DROPPED_BY.resync)),
   ];
-  return {
+  const plugin: Plugin = {
     onPluginInit({ addPlugin }) {
       // before the cache's own hooks, so that each result is known by the time it is stored
       addPlugin(cache.tracker);
@@ -119,6 +126,23 @@ export function useTrainingResponseCache(
     },
     onDispose() {
       for (const unsubscribe of unsubscribers) unsubscribe();
+    },
+  };
+  return {
+    plugin,
+    /**
+     * The answer to `params` from `role` that the cache holds now, once yoga has sent it (the
+     * plugin's key: the role, and the operation as yoga reads a JSON body), or null.
+     */
+    answerOf(role: Role, params: JsonParams): CachedAnswer | null {
+      if (ttlMs <= 0) return null;
+      const etag = responseCacheKey([
+        role,
+        params.operationName,
+        params.query || '',
+        params.variables,
+      ]);
+      return cache.answerOf(etag);
     },
   };
 }
@@ -179,6 +203,19 @@ class ChangeAwareCache implements Cache {
     return this.#results.get(key);
   }
 
+  /** The stored result's answer, if it is stored and was sent once (see serializedOnce). */
+  answerOf(key: string): CachedAnswer | null {
+    const stored = this.#results.get(key);
+    if (!stored || stored instanceof Promise) return null;
+    const json = serialized.get(stored);
+    const lastModified = (stored.extensions?.http as HttpExtensions | undefined)?.headers?.[
+      'Last-Modified'
+    ];
+    return json === undefined || lastModified === undefined
+      ? null
+      : { json, etag: key, lastModified };
+  }
+
   set(key: string, result: ExecutionResult, entities: Iterable<Entity>, ttl: number) {
     const execution = this.#executions.get(result);
     if (!execution) return;
@@ -210,16 +247,25 @@ class ChangeAwareCache implements Cache {
   }
 }
 
+/** The JSON of each stored result, once yoga serialized it. */
+const serialized = new WeakMap<ExecutionResult, string>();
+
+/** What the plugin adds to a stored result: the headers of every answer from it. */
+type HttpExtensions = { headers?: Record<string, string> };
+
 /**
  * Yoga serializes a result with its `stringify` when it has one. A hit is a shallow copy of the
  * stored result, so it has the function and the same data: the JSON of the first response is
  * every hit's, where each hit would serialize the same data again (a page of 20 jobs, ~15 KB).
  */
 function serializedOnce(result: ExecutionResult): ExecutionResult {
-  let json: string | undefined;
   return Object.assign(result, {
     stringify: (sanitized: unknown) => {
-      json ??= JSON.stringify(sanitized);
+      let json = serialized.get(result);
+      if (json === undefined) {
+        json = JSON.stringify(sanitized);
+        serialized.set(result, json);
+      }
       return json;
     },
   });

@@ -6,6 +6,7 @@ import { type CORSOptions, isAsyncIterable, type YogaServerInstance } from 'grap
 import type { Logger } from '../../logger.ts';
 import type { GraphQLContext } from '../../schema/context.ts';
 import { SSE_ENDPOINT } from '../endpoints.ts';
+import { type JsonParams, paramsOf, readBody } from '../json-params.ts';
 import { requestRecordOf } from '../request-log.ts';
 import { type NodeServerContext, servingStream } from './event-stream-limits.ts';
 import { EVENT_STREAM_HEADERS } from './event-streams.ts';
@@ -24,14 +25,6 @@ import type { KnownSubscriptions } from './known-subscriptions.ts';
  * of the database, which a burst of thousands delays (then they take the libraries' way).
  */
 const TRIAL_TIMEOUT_MS = 5000;
-
-/** What graphql-sse takes from a request's JSON body. */
-type StreamParams = {
-  query: string;
-  operationName?: string | null;
-  variables?: Record<string, unknown> | null;
-  extensions?: undefined;
-};
 
 export type FastSetupOptions = {
   yoga: YogaServerInstance<Record<string, unknown>, GraphQLContext>;
@@ -132,7 +125,7 @@ export class FastSetup {
     req: IncomingMessage,
     res: ServerResponse,
     server: NodeServerContext,
-    params: StreamParams,
+    params: JsonParams,
     toYoga: () => void,
   ): Promise<void> {
     const { yoga } = this.options;
@@ -208,47 +201,4 @@ export class FastSetup {
     const record = requestRecordOf(req);
     if (record) record.events = (record.events ?? 0) + 1;
   }
-}
-
-/** A request's body, or null if the request ended without one (client gone, refused). */
-function readBody(req: IncomingMessage): Promise<Buffer | null> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    const onData = (chunk: Buffer) => chunks.push(chunk);
-    const settle = (body: Buffer | null) => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('close', onClose);
-      req.off('error', onClose);
-      resolve(body);
-    };
-    const onEnd = () => settle(Buffer.concat(chunks));
-    const onClose = () => settle(null);
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('close', onClose);
-    req.on('error', onClose);
-  });
-}
-
-/** graphql-sse's parameters in a JSON body, or null for a body it would refuse or that has more. */
-function paramsOf(body: Buffer): StreamParams | null {
-  let data: unknown;
-  try {
-    data = JSON.parse(body.toString('utf8'));
-  } catch {
-    return null;
-  }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return null;
-  const { query, operationName, variables, extensions } = data as Record<string, unknown>;
-  if (typeof query !== 'string' || extensions !== undefined) return null;
-  if (operationName != null && typeof operationName !== 'string') return null;
-  if (variables != null && (typeof variables !== 'object' || Array.isArray(variables))) return null;
-  // the same object graphql-sse makes, as plugins read it from the context
-  return {
-    operationName: operationName as string | null | undefined,
-    query,
-    variables: variables as Record<string, unknown> | null | undefined,
-    extensions,
-  };
 }
