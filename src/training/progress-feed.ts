@@ -254,10 +254,13 @@ export class JobFeeds {
       feed.cooldown = null;
       return;
     }
+    const sentAt = performance.now();
     for (const sink of [...feed.sinks]) for (const batch of batches) sink(batch);
     // The last watcher may have left while these batches went out: then the feed is gone.
     if (feed.sinks.size === 0) return;
-    feed.cooldown = setTimeout(() => this.#flush(feed), this.#intervalMs);
+    // counted from the send, not from its end: going out to thousands of watchers takes a while
+    const cooldownMs = Math.max(0, this.#intervalMs - (performance.now() - sentAt));
+    feed.cooldown = setTimeout(() => this.#flush(feed), cooldownMs);
     feed.cooldown.unref();
   }
 }

@@ -67,3 +67,29 @@ test('a step after a pause longer than the flush interval is written at once, no
   expect(announced[2]!.at - announced[1]!.at).toBeGreaterThanOrEqual(INTERVAL_MS * 0.9);
   recorder.stop();
 });
+
+test('a timed write that comes late does not delay the next one: the writes keep their cadence', async () => {
+  const { recorder, announced, announcement } = await recording();
+  let next = 1;
+  const stepping = setInterval(() => recorder.step(step(next++), 10), 50);
+  try {
+    await announcement(1);
+    const first = announced[0]!.at;
+    // The event loop is busy past the next write's time, as during a fan-out to many streams.
+    await new Promise<void>((resolve) =>
+      setTimeout(() => {
+        while (Date.now() < first + INTERVAL_MS * 1.4);
+        resolve();
+      }, INTERVAL_MS * 0.8),
+    );
+    await announcement(3);
+    const [, late, following] = announced as [unknown, { at: number }, { at: number }];
+    expect(late.at - first).toBeGreaterThanOrEqual(INTERVAL_MS * 1.4);
+    // due an interval after the late one's due time, not after the late write itself
+    expect(following.at - late.at).toBeLessThan(INTERVAL_MS * 0.8);
+    expect(following.at - first).toBeGreaterThanOrEqual(INTERVAL_MS * 1.9);
+  } finally {
+    clearInterval(stepping);
+    recorder.stop();
+  }
+});

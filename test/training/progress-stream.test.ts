@@ -338,3 +338,35 @@ describe('toProgress', () => {
     });
   });
 });
+
+describe('JobFeeds', () => {
+  test('the interval between batches counts from when one went out, however long its watchers took', async () => {
+    const job = await newJob(database.db);
+    const slowFeeds = new JobFeeds(events, 4);
+    const sentAt: number[] = [];
+    // Each batch keeps the process busy for 300 ms, as a fan-out to many thousands of streams may.
+    const detach = slowFeeds.attach(job.id, () => {
+      sentAt.push(Date.now());
+      const until = Date.now() + 300;
+      while (Date.now() < until);
+    });
+    let step = 0;
+    const publishing = setInterval(
+      () =>
+        events.publish(jobTopic(job.id), {
+          job: later(job, ++step, { currentStep: step }),
+          newPoints: [point(job.id, step)],
+        }),
+      20,
+    );
+    try {
+      await vi.waitFor(() => expect(sentAt.length).toBeGreaterThanOrEqual(5), { timeout: 5000 });
+    } finally {
+      clearInterval(publishing);
+      detach();
+    }
+    const gaps = sentAt.slice(1).map((at, i) => at - (sentAt[i] as number));
+    // each as soon as its watchers are free (300 ms: the interval is over by then), not 300 + 250
+    for (const gap of gaps) expect(gap).toBeLessThan(450);
+  });
+});

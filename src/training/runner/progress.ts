@@ -31,11 +31,13 @@ export type FlushOptions = {
   alsoInTransaction?: (tx: Db) => Promise<void>;
   /** The job may be PAUSED already (the checkpoint that answers a pause). */
   whilePaused?: boolean;
+  /** A timed write: when it was due (the next one counts from then). */
+  due?: number;
 };
 
 /**
- * Collects a job's progress and metric points in memory and writes them in batches (at most one
- * write per `flushIntervalMs`, however fast the trainer steps), each batch announced on the bus
+ * Collects a job's progress and metric points in memory and writes them in batches (one write
+ * per `flushIntervalMs`, however fast the trainer steps), each batch announced on the bus
  * with the points it added. Writes are conditional on the lease, so a process that lost the job
  * learns it at its next write.
  *
@@ -59,7 +61,10 @@ export class ProgressRecorder {
   #sessionFirstStep = 0;
   #lastStep = 0;
   #timer: NodeJS.Timeout | null = null;
-  /** When the last write was asked for: the next timed one waits out the rest of the interval. */
+  /**
+   * When the last write was asked for, or was due if its timer fired late: the next timed one
+   * waits out the rest of the interval.
+   */
   #lastFlushAt = Date.now();
   #flushing: Promise<unknown> = Promise.resolve();
 
@@ -145,7 +150,7 @@ export class ProgressRecorder {
   flush(options: FlushOptions = {}): Promise<TrainingJobRow> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    this.#lastFlushAt = Date.now();
+    this.#lastFlushAt = options.due ?? Date.now();
     if (options.final) this.#finalizeNewest();
     const write = this.#flushing.then(() => this.#write(options));
     this.#flushing = write.catch(() => {});
@@ -168,18 +173,18 @@ export class ProgressRecorder {
   /**
    * The interval counts from the last write, not from the first step after it: when steps pause
    * (the trainer's thread starved of CPU for a moment, say), the step that ends the pause is
-   * not held back a whole interval more.
+   * not held back a whole interval more. A timer that fires late (the event loop busy with a
+   * fan-out to thousands of streams) does not delay the next one: the writes keep their cadence.
    */
   #schedule(): void {
-    this.#timer ??= setTimeout(
-      () => {
-        this.#timer = null;
-        this.flush().catch(() => {
-          // the run loop notices a lost job on its own next write; nothing to report twice
-        });
-      },
-      Math.max(0, this.#lastFlushAt + this.flushIntervalMs - Date.now()),
-    );
+    if (this.#timer) return;
+    const due = Math.max(Date.now(), this.#lastFlushAt + this.flushIntervalMs);
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.flush({ due }).catch(() => {
+        // the run loop notices a lost job on its own next write; nothing to report twice
+      });
+    }, due - Date.now());
   }
 
   async #write({
