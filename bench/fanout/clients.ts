@@ -147,7 +147,11 @@ class StreamReader {
       const text = head.toString('latin1', 0, end).toLowerCase();
       this.#head = null;
       if (!text.startsWith('http/1.1 200') && !text.startsWith('http/1.0 200')) {
-        this.onFailure(`status ${text.slice(9, 12)}`);
+        // the status, or what came instead of a status line
+        const reason = text.startsWith('http/1.')
+          ? text.slice(9, 12)
+          : JSON.stringify(text.slice(0, 60));
+        this.onFailure(`status ${reason}`);
         return;
       }
       this.#chunked = text.includes('transfer-encoding: chunked');

@@ -12,7 +12,7 @@
  *     the database and publishes the event through the PostgreSQL relay, as a runner in another
  *     process would; the server fans it out. PostgreSQL only.
  *   - `training`: the way a user deploys: the server trains a real job in the same process (its
- *     runner; the demo corpus and BENCH_EXTRA_DOCUMENTS=2560 synthetic documents more, so that
+ *     runner; the demo corpus and BENCH_EXTRA_DOCUMENTS=10240 synthetic documents more, so that
  *     the job outlasts the row; all 16 states; BENCH_BATCH_SIZE, by default the trainer's 16, or
  *     1 for the heaviest stream with ~30 times the points; a new job per row) while it serves
  *     the subscribers, who get its progress flushes (PROGRESS_FLUSH_MS, 4 per second). On
@@ -78,7 +78,7 @@ if (MODE === 'injected' && DB === 'pglite') {
 /** Training mode: the job's batch size (the trainer's default; 1 sends ~30 times the points). */
 const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? CONFIG_LIMITS.batchSize.default);
 /** Training mode: synthetic documents imported besides the demo corpus's 640. */
-const EXTRA_DOCUMENTS = Number(process.env.BENCH_EXTRA_DOCUMENTS ?? 2560);
+const EXTRA_DOCUMENTS = Number(process.env.BENCH_EXTRA_DOCUMENTS ?? 10240);
 const CONNECT_PARALLEL = Number(process.env.BENCH_CONNECT_PARALLEL ?? 200);
 const PER_PROCESS = 5000;
 const PORTS = { bare: 4310, api: 4300, prototype: 8100 };
@@ -516,7 +516,8 @@ async function startTrainingJob(): Promise<string> {
 
 /**
  * More synthetic documents than the demo corpus's, so that a job at the default batch size
- * trains for a whole row (the demo corpus alone takes it through 100 epochs in ~15 s), imported
+ * trains for a whole row (the demo corpus alone takes it through 100 epochs in ~15 s; with 2,560
+ * more a faster machine still finished it within a 20 s row), imported
  * the way staff import theirs.
  */
 async function importExtraDocuments(): Promise<void> {
