@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { announceProgress } from '../src/events/topics.ts';
 import { encodeGlobalID } from '../src/schema/global-ids.ts';
 import {
   ADMIN_TOKEN,
@@ -23,6 +24,7 @@ type Server = { app: TestApp; served: ServedApp; lines: Record<string, unknown>[
 let fast: Server;
 let slow: Server;
 let jobId: string;
+let jobRowId: string;
 
 async function serve(fastPath: boolean, database?: TestApp['database']): Promise<Server> {
   const settings = {
@@ -44,7 +46,8 @@ async function serve(fastPath: boolean, database?: TestApp['database']): Promise
 beforeEach(async () => {
   fast = await serve(true);
   slow = await serve(false, fast.app.database);
-  jobId = encodeGlobalID('TrainingJob', (await newJob(fast.app.database.db)).id);
+  jobRowId = (await newJob(fast.app.database.db)).id;
+  jobId = encodeGlobalID('TrainingJob', jobRowId);
 });
 afterEach(async () => {
   for (const { served, app } of [fast, slow]) {
@@ -224,6 +227,30 @@ test('when the first stream of a new text fails, those that waited for it take t
   expect(firstAnswer!.text).toBe((await exchange(slow, unknownJob)).text);
   expect(otherAnswers[0]!.text).toBe((await exchange(slow, {})).text);
   expect(otherAnswers[1]!.text).toBe((await exchange(slow, { token: VIEWER_TOKEN })).text);
+});
+
+test('an update that comes while a stream is set up goes out after its head and first update', async () => {
+  await exchange(fast, {});
+  await vi.waitFor(() => expect(fast.app.fanout.size).toBe(0));
+  const job = await fast.app.training.getJob(jobRowId);
+  const listening = fast.app.events.listenerCount();
+  const release = await holdJobReads(fast);
+  const answer = exchange(fast, {});
+  // the stream listens before it reads the job: an update now is pending when it is handed over
+  await vi.waitFor(() => expect(fast.app.events.listenerCount()).toBeGreaterThan(listening));
+  const progressed = {
+    ...job!,
+    currentStep: 1,
+    updatedAt: new Date(job!.updatedAt.getTime() + 1000),
+  };
+  announceProgress(fast.app.events, progressed, []);
+  await release();
+  const { text } = await answer;
+  expect(fast.app.fastSetup?.counts.served).toBe(1);
+  // Node 24 holds a response's writes of one tick; the fast path's own must not overtake them
+  expect(text).toMatch(/^HTTP\/1.1 200 OK\r\n/);
+  expect(text.split('event: next').length - 1).toBe(2);
+  expect(text.indexOf('"currentStep":0')).toBeLessThan(text.indexOf('"currentStep":1'));
 });
 
 describe('refusals look the same as on the libraries’ path', () => {

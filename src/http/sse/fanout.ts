@@ -72,6 +72,10 @@ export class SseFanout {
       void source.return?.();
       return;
     }
+    // Node 24 holds a response's writes of one tick and sends them on the next: what the libraries
+    // or the fast set-up wrote (the headers, the first update) goes to the socket now, before
+    // the first write of ours could overtake it.
+    while (res.writableCorked > 0) res.uncork();
     flattenHeader(res);
     const executor = executorOf() as StreamExecutor<unknown>;
     const kind = streamKindOf(res.req.url);
