@@ -120,7 +120,7 @@ export function createTrainingResponseCache(
           session: (request) => authenticate(request, tokens).role,
           enabled: (_request, context) => ttlMs > 0 && !isUncached(context),
           buildResponseCacheKey: ({ documentString, variableValues, operationName, sessionId }) =>
-            responseCacheKey([sessionId, operationName, documentString, variableValues]),
+            keyOf(sessionId, operationName, documentString, variableValues),
         }),
       );
     },
@@ -134,16 +134,8 @@ export function createTrainingResponseCache(
      * The answer to `params` from `role` that the cache holds now, once yoga has sent it (the
      * plugin's key: the role, and the operation as yoga reads a JSON body), or null.
      */
-    answerOf(role: Role, params: JsonParams): CachedAnswer | null {
-      if (ttlMs <= 0) return null;
-      const etag = responseCacheKey([
-        role,
-        params.operationName,
-        params.query || '',
-        params.variables,
-      ]);
-      return cache.answerOf(etag);
-    },
+    answerOf: (role: Role, params: JsonParams): CachedAnswer | null =>
+      cache.answerOf(keyOf(role, params.operationName, params.query || '', params.variables)),
   };
 }
 
@@ -316,6 +308,14 @@ function selection(schema: GraphQLSchema, document: DocumentNode): Selection {
   }
   return found;
 }
+
+/** A result's key (and the ETag of its answers): the role, then the operation as yoga reads it. */
+const keyOf = (
+  role: string | null | undefined,
+  operationName: string | null | undefined,
+  documentString: string,
+  variables: unknown,
+) => responseCacheKey([role, operationName, documentString, variables]);
 
 /**
  * The key is built for every request, mutations included, so uploaded files must not be
