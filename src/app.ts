@@ -33,7 +33,7 @@ import { useOperationLimits } from './plugins/operation-limits.ts';
 import { createPersistedDocuments } from './plugins/persisted/documents.ts';
 import { useOperationNames } from './plugins/request-log.ts';
 import { createTrainingResponseCache } from './plugins/response-cache.ts';
-import { useSharedSubscriptionResults } from './plugins/shared-subscription-results.ts';
+import { createSharedSubscriptionResults } from './plugins/shared-subscription-results.ts';
 import type { GraphQLContext } from './schema/context.ts';
 import { schema } from './schema/index.ts';
 import { Loaders } from './schema/loaders.ts';
@@ -129,6 +129,25 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
       ? new CachedAnswers({ tokens, answerOf: responseCache.answerOf, logger })
       : null;
 
+  /**
+   * What the app adds to yoga's initial context, which becomes the context (yoga copies this into
+   * it): the request's logger is defined on it first, and the rest comes from here.
+   */
+  const contextOf = (initial: { request: Request } & NodeServerContext) => {
+    defineRequestLogger(initial, logger);
+    const rest: Omit<GraphQLContext, 'log'> = {
+      request: initial.request,
+      auth: authenticate(initial.request, tokens),
+      training,
+      dataset,
+      ocr,
+      loaders: new Loaders(training),
+      limits,
+    };
+    return rest;
+  };
+  const shared = createSharedSubscriptionResults(settings.sseFastPath ? { fanout, known } : null);
+
   const yoga = createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_ENDPOINT,
@@ -153,20 +172,8 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
     }),
     logging: yogaLogger(logger),
     cors,
-    context: (initial: { request: Request } & NodeServerContext) => {
-      defineRequestLogger(initial, logger);
-      // yoga copies this into `initial`, which becomes the context and has its `log` already
-      const rest: Omit<GraphQLContext, 'log'> = {
-        request: initial.request,
-        auth: authenticate(initial.request, tokens),
-        training,
-        dataset,
-        ocr,
-        loaders: new Loaders(training),
-        limits,
-      };
-      return rest as GraphQLContext;
-    },
+    context: (initial: { request: Request } & NodeServerContext) =>
+      contextOf(initial) as GraphQLContext,
     plugins: [
       useMetrics({ metrics, tokens, metricsToken: settings.metricsToken }),
       useOperationNames(),
@@ -181,7 +188,7 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
       ...(cachedAnswers ? [cachedAnswers.plugin] : []),
       useGraphQLSSE({ endpoint: SSE_ENDPOINT }),
       useSubscriptionErrorResults(),
-      useSharedSubscriptionResults(settings.sseFastPath ? { fanout, known } : null),
+      shared.plugin,
       useEventStreamLimits(logger),
       useEventStreams({ keepAliveMs: settings.sseKeepAliveMs }),
       // yoga.dispose() (server shutdown, tests) stops OCR processing and its workers, and the
@@ -195,7 +202,19 @@ export function createApp({ database, logger, tokens, settings = loadConfig({}) 
   // webSocket its graphql-ws; fastSetup sets streams up before yoga (http/listener.ts)
   return {
     yoga,
-    fastSetup: settings.sseFastPath ? new FastSetup({ yoga, cors, known, logger }) : null,
+    fastSetup: settings.sseFastPath
+      ? new FastSetup({
+          yoga,
+          schema,
+          contextOf,
+          subscribe: shared.subscribe,
+          registry: metrics.registry,
+          encode: fanout.encode,
+          cors,
+          known,
+          logger,
+        })
+      : null,
     cachedAnswers,
     events,
     training,

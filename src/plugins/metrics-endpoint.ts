@@ -1,6 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createCounter, usePrometheus } from '@graphql-yoga/plugin-prometheus';
+import type { DocumentNode, ExecutionResult, OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import type { Counter, Histogram, Registry } from 'prom-client';
 import { accessDenied, authenticate } from '../auth/request-auth.ts';
 import { bearerToken, type TokenStore } from '../auth/tokens.ts';
 import { errorDocument } from '../http/refusals.ts';
@@ -9,6 +11,10 @@ import { errorCodeOf } from './contract-errors.ts';
 import type { AppMetrics } from './metrics.ts';
 
 export const METRICS_ENDPOINT = '/metrics';
+
+const REQUEST = 'graphql_envelop_request';
+const REQUEST_DURATION = 'graphql_envelop_request_duration';
+const ERROR_RESULT = 'graphql_envelop_error_result';
 
 export type MetricsEndpointOptions = {
   metrics: AppMetrics;
@@ -32,22 +38,16 @@ export function useMetrics({ metrics, tokens, metricsToken }: MetricsEndpointOpt
           endpoint: false,
           skipIntrospection: true,
           metrics: {
-            graphql_envelop_request: true,
-            graphql_envelop_request_duration: true,
-            graphql_envelop_error_result: createCounter({
+            [REQUEST]: true,
+            [REQUEST_DURATION]: true,
+            [ERROR_RESULT]: createCounter({
               registry,
               counter: {
-                name: 'graphql_envelop_error_result',
+                name: ERROR_RESULT,
                 help: 'Errors in GraphQL results by operation and contract code',
                 labelNames: ['operationName', 'operationType', 'phase', 'code'],
               },
-              fillLabelsFn: (params) => ({
-                operationName: params.operationName ?? 'Anonymous',
-                operationType: params.operationType ?? 'unknown',
-                phase: params.errorPhase ?? 'unknown',
-                // a failed validation is counted once, without its errors: the client's (withCode)
-                code: params.error ? errorCodeOf(params.error) : ErrorCode.BAD_USER_INPUT,
-              }),
+              fillLabelsFn: errorResultLabels,
             }),
             graphql_envelop_request_time_summary: false,
             graphql_envelop_deprecated_field: false,
@@ -80,6 +80,56 @@ export function useMetrics({ metrics, tokens, metricsToken }: MetricsEndpointOpt
           new fetchAPI.Response(text, { headers: { 'content-type': registry.contentType } }),
         );
       });
+    },
+  };
+}
+
+type ErrorResultParams = {
+  operationName?: string;
+  operationType?: string;
+  errorPhase?: string;
+  error?: unknown;
+};
+
+const errorResultLabels = (params: ErrorResultParams) => ({
+  operationName: params.operationName ?? 'Anonymous',
+  operationType: params.operationType ?? 'unknown',
+  phase: params.errorPhase ?? 'unknown',
+  // a failed validation is counted once, without its errors: the client's (withCode)
+  code: params.error ? errorCodeOf(params.error) : ErrorCode.BAD_USER_INPUT,
+});
+
+/**
+ * Counts a subscription that ran without envelop (the fast set-up, http/sse/fast-setup.ts) as the
+ * Prometheus plugin above counts one: the errors of each result it sends (the first; on both paths
+ * the fan-out's are not counted), then, when it ends (at the hand-over to the fan-out), the
+ * request and its duration. The labels are the plugin's: the operation name the client sent or
+ * the document's, and the type of the document's first definition.
+ */
+export function countSubscription(
+  registry: Registry,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+): { result(result: ExecutionResult): void; end(): void } {
+  const startedAt = Date.now();
+  const first = document.definitions[0] as OperationDefinitionNode;
+  const labels = {
+    operationName: operationName || first.name?.value || 'Anonymous',
+    operationType: first.operation,
+  };
+  return {
+    result(result) {
+      const counter = registry.getSingleMetric(ERROR_RESULT) as Counter | undefined;
+      for (const error of result.errors ?? []) {
+        counter?.inc(errorResultLabels({ ...labels, errorPhase: 'execute', error }));
+      }
+    },
+    end() {
+      (registry.getSingleMetric(REQUEST) as Counter | undefined)?.inc(labels);
+      (registry.getSingleMetric(REQUEST_DURATION) as Histogram | undefined)?.observe(
+        labels,
+        (Date.now() - startedAt) / 1000,
+      );
     },
   };
 }

@@ -1,4 +1,4 @@
-import { getOperationAST } from 'graphql';
+import { type DocumentNode, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { requestRecordOf } from '../http/request-log.ts';
 import type { NodeServerContext } from '../http/sse/event-stream-limits.ts';
@@ -8,25 +8,29 @@ import type { NodeServerContext } from '../http/sse/event-stream-limits.ts';
  * operation it ran: the name the client sent, or the one of the document's only operation.
  */
 export function useOperationNames(): Plugin {
-  const note = (serverContext: unknown, name: () => string | null | undefined) => {
-    const record = requestRecordOf((serverContext as NodeServerContext).req);
-    if (record && record.operationName === undefined) record.operationName = name() ?? undefined;
-  };
   return {
     onParams({ params, context }) {
-      note(context, () => params.operationName);
+      noteOperationName(context, () => params.operationName);
     },
     onExecute({ args }) {
-      note(
-        args.contextValue,
-        () => getOperationAST(args.document, args.operationName)?.name?.value,
+      noteOperationName(args.contextValue, () =>
+        operationNameOf(args.document, args.operationName),
       );
     },
     onSubscribe({ args }) {
-      note(
-        args.contextValue,
-        () => getOperationAST(args.document, args.operationName)?.name?.value,
+      noteOperationName(args.contextValue, () =>
+        operationNameOf(args.document, args.operationName),
       );
     },
   };
+}
+
+/** The operation `operationName` picks from `document`, by its name (the client may send none). */
+export const operationNameOf = (document: DocumentNode, operationName?: string | null) =>
+  getOperationAST(document, operationName)?.name?.value;
+
+/** Notes the request's operation name on its access-log line, unless it has one already. */
+export function noteOperationName(serverContext: unknown, name: () => string | null | undefined) {
+  const record = requestRecordOf((serverContext as NodeServerContext).req);
+  if (record && record.operationName === undefined) record.operationName = name() ?? undefined;
 }

@@ -28,11 +28,11 @@ let nextDocumentId = 0;
  * source pushes to the response directly (see http/sse/fanout.ts); without a fan-out
  * (SSE_FAST_PATH=false) every stream stays with the libraries. An operation that went on the fast
  * path once is `known`: the next streams of it are set up without the libraries
- * (http/sse/fast-setup.ts), and come through here all the same.
+ * (http/sse/fast-setup.ts), which call `subscribe` themselves.
  */
-export function useSharedSubscriptionResults(
+export function createSharedSubscriptionResults(
   fastPath: { fanout: SseFanout; known: KnownSubscriptions } | null,
-): Plugin<GraphQLContext> {
+): { plugin: Plugin<GraphQLContext>; subscribe: SubscribeShared } {
   const executors = new Map<string, SharedExecutor>();
   const executorFor = (key: string, args: ExecutionArgs) => {
     let executor = executors.get(key);
@@ -44,9 +44,7 @@ export function useSharedSubscriptionResults(
     return executor;
   };
 
-  async function subscribeShared(
-    args: ExecutionArgs & { contextValue: GraphQLContext },
-  ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+  const subscribeShared: SubscribeShared = async (args) => {
     const source = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in source)) return source;
     const key = operationKey(args);
@@ -57,17 +55,29 @@ export function useSharedSubscriptionResults(
     return firstThenHandOver(iterator, execute, (rest) => {
       if (!fastPath.fanout.adopt(res, rest, () => executorFor(key, args))) return false;
       const { params } = args.contextValue as { params?: GraphQLParams };
-      if (typeof params?.query === 'string') fastPath.known.add(params.query, params.operationName);
+      if (typeof params?.query === 'string')
+        fastPath.known.add(params.query, params.operationName, args.document);
       return true;
     });
-  }
+  };
 
   return {
-    onSubscribe({ setSubscribeFn }) {
-      setSubscribeFn(subscribeShared as never);
+    plugin: {
+      onSubscribe({ setSubscribeFn }) {
+        setSubscribeFn(subscribeShared as never);
+      },
     },
+    subscribe: subscribeShared,
   };
 }
+
+/**
+ * graphql's subscribe with the results shared: what the plugin makes envelop's subscribe, and
+ * what the fast set-up calls itself (http/sse/fast-setup.ts).
+ */
+export type SubscribeShared = (
+  args: ExecutionArgs & { contextValue: GraphQLContext },
+) => Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
 
 /**
  * Executes one operation for every stream of it on the fast path: their contexts differ in

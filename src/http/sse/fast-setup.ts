@@ -1,9 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getCORSHeadersByRequestAndOptions } from '@whatwg-node/server';
-import type { ExecutionResult } from 'graphql';
+import type { DocumentNode, ExecutionResult, GraphQLSchema } from 'graphql';
 import { TOKEN_HEADER_KEY } from 'graphql-sse';
 import { type CORSOptions, isAsyncIterable, type YogaServerInstance } from 'graphql-yoga';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../../logger.ts';
+import { countSubscription } from '../../plugins/metrics-endpoint.ts';
+import { noteOperationName, operationNameOf } from '../../plugins/request-log.ts';
+import type { SubscribeShared } from '../../plugins/shared-subscription-results.ts';
 import type { GraphQLContext } from '../../schema/context.ts';
 import { SSE_ENDPOINT } from '../endpoints.ts';
 import { type JsonParams, paramsOf, readBody } from '../json-params.ts';
@@ -14,7 +18,6 @@ import {
   GRAPHQL_SSE_COMPLETE,
   GRAPHQL_SSE_HEADERS,
   GRAPHQL_SSE_OPENING,
-  graphqlSseNext,
   notTakenOver,
   openedByFastSetup,
 } from './hand-over.ts';
@@ -27,25 +30,58 @@ import type { KnownSubscriptions } from './known-subscriptions.ts';
 const TRIAL_TIMEOUT_MS = 5000;
 
 export type FastSetupOptions = {
+  /** yoga, for its fetch API's Request (a resolver's context has one, as on yoga's path). */
   yoga: YogaServerInstance<Record<string, unknown>, GraphQLContext>;
+  schema: GraphQLSchema;
+  /**
+   * What the app adds to yoga's context (app.ts), given yoga's initial context; it defines the
+   * context's `log` on that one.
+   */
+  contextOf: (initial: InitialContext) => Omit<GraphQLContext, 'log'>;
+  /** graphql's subscribe with the results shared (plugins/shared-subscription-results.ts). */
+  subscribe: SubscribeShared;
+  /** The app's Prometheus registry, which yoga's plugin counts operations in. */
+  registry: Registry;
+  /** A result's SSE message, its errors masked, as yoga writes it (the fan-out's). */
+  encode: (result: ExecutionResult) => Buffer;
   /** The app's CORS rule (http/cors.ts), as yoga is given it. */
   cors: (request: Request) => CORSOptions;
   known: KnownSubscriptions;
   logger: Logger;
 };
 
+/** yoga's context before the app's part: the server's, the request and its parameters. */
+type InitialContext = NodeServerContext & {
+  req: IncomingMessage;
+  res: ServerResponse;
+  request: Request;
+  params: JsonParams;
+};
+
 /**
  * Sets up graphql-sse's distinct-connection streams (`POST /graphql/stream`, `Accept:
- * text/event-stream`) of known subscriptions (known-subscriptions.ts) without yoga's HTTP layer,
- * web streams and graphql-sse's handler, which cost most of a stream's set-up: it does what
- * @graphql-yoga/plugin-graphql-sse does with a request (yoga's envelop: parse, which yoga caches,
- * the context, subscribe, so that every plugin's rule applies as on the library's path) except
- * validating a text that passed before, then writes the headers and the first result as the
- * libraries would, and the stream goes on the fast path (fanout.ts) from its first update, as
- * any does. Everything else, and every request it cannot tell apart before subscribing, goes to
- * yoga (`fallBack`): other methods and modes, unknown texts, other bodies. A text's streams that
- * come while its first one is on its way through yoga wait for it to become known (see
- * known-subscriptions.ts), as a reconnecting crowd's do.
+ * text/event-stream`) of known subscriptions (known-subscriptions.ts) without yoga, envelop and
+ * graphql-sse, which cost most of a stream's set-up. It does what they would do with such a
+ * request, and what the app's plugins do with it on the way:
+ * - the document is the one the subscription's first stream was parsed to, which passed
+ *   validation, the operation limits and the trusted-documents check (the text alone decides);
+ * - the context is yoga's (the server's, the request, its parameters) with the app's part;
+ * - it subscribes with the shared results (the plugin that replaces envelop's subscribe);
+ * - the access-log line gets the operation name (plugins/request-log.ts), and the Prometheus
+ *   plugin's counts are kept as it keeps them (plugins/metrics-endpoint.ts);
+ * - results are masked as yoga masks them (`encode`);
+ * - a subscription that fails or is refused, which yoga's result hooks answer (a result without
+ *   `data`, a thrown error), goes to yoga before anything was written, and yoga answers it;
+ * - the headers and the first result are written as the libraries write them, and the stream
+ *   goes on the fast path (fanout.ts) from its first update, as any does.
+ * Other plugins' subscribe hooks have nothing to do with such a stream (the stream limits' is
+ * for single-connection mode, the result processors' for yoga's HTTP answers);
+ * test/subscriptions-fast-setup.test.ts checks which plugins hook subscribing, and compares
+ * answers, log lines and counts with yoga's.
+ *
+ * Everything else goes to yoga (`fallBack`): other methods and modes, unknown texts, other
+ * bodies. A text's streams that come while its first one is on its way through yoga wait for it
+ * to become known (see known-subscriptions.ts), as a reconnecting crowd's do.
  */
 export class FastSetup {
   /**
@@ -53,6 +89,8 @@ export class FastSetup {
    * which path served a request).
    */
   readonly counts = { served: 0, waited: 0 };
+  /** The SSE message of each result written, while the result lives. */
+  readonly #messages = new WeakMap<ExecutionResult, Buffer>();
 
   constructor(private readonly options: FastSetupOptions) {}
 
@@ -86,15 +124,18 @@ export class FastSetup {
         if (!params) return toYoga();
         const { known } = this.options;
         const { query, operationName } = params;
-        if (known.has(query, operationName))
-          return this.#subscribe(req, res, server, params, toYoga);
+        const subscribe = () => {
+          const document = known.documentOf(query, operationName);
+          if (!document) return toYoga();
+          return this.#subscribe(req, res, server, params, document, toYoga);
+        };
+        if (known.documentOf(query, operationName)) return subscribe();
         const verdict = known.trialOf(query, operationName);
         if (verdict) {
           this.counts.waited += 1;
           return verdict.then((isKnown) => {
             if (res.destroyed) return;
-            if (!isKnown) return toYoga();
-            return this.#subscribe(req, res, server, params, toYoga);
+            return isKnown ? subscribe() : toYoga();
           });
         }
         this.#tryOnYoga(res, known.startTrial(query, operationName));
@@ -126,9 +167,11 @@ export class FastSetup {
     res: ServerResponse,
     server: NodeServerContext,
     params: JsonParams,
+    document: DocumentNode,
     toYoga: () => void,
   ): Promise<void> {
-    const { yoga } = this.options;
+    const { yoga, subscribe, schema, registry } = this.options;
+    const counted = countSubscription(registry, document, params.operationName);
     // as yoga's request's, the signal aborts when the client leaves before the hand-over
     const controller = new AbortController();
     const abort = () => controller.abort();
@@ -139,42 +182,41 @@ export class FastSetup {
     );
     // the stream goes on the fast path from its first update (shared-subscription-results.ts)
     openedByFastSetup(res);
-    const enveloped = yoga.getEnveloped({ ...server, req, res, request, params });
-    let result: ExecutionResult | AsyncIterable<ExecutionResult>;
-    let first: IteratorResult<ExecutionResult> | undefined;
+    const initial: InitialContext = { ...server, req, res, request, params };
+    // contextOf defines the context's `log` on `initial`, as on yoga's path
+    const contextValue = Object.assign(
+      initial,
+      this.options.contextOf(initial),
+    ) as unknown as GraphQLContext;
     let iterator: AsyncIterator<ExecutionResult> | undefined;
+    let first: IteratorResult<ExecutionResult>;
     try {
-      const document = enveloped.parse(params.query);
-      result = await enveloped.subscribe({
-        schema: enveloped.schema,
+      const result = await subscribe({
+        schema,
         document,
-        contextValue: await enveloped.contextFactory(),
+        contextValue,
         variableValues: params.variables,
         operationName: params.operationName,
       });
-      if (isAsyncIterable(result)) {
-        iterator = result[Symbol.asyncIterator]();
-        first = await iterator.next();
-      }
+      if (!isAsyncIterable(result)) throw new Error('no stream');
+      iterator = result[Symbol.asyncIterator]();
+      first = await iterator.next();
     } catch {
-      // yoga answers what failed here as it would have (nothing was written yet)
+      // yoga answers what failed or was refused here as it would have (nothing was written yet)
       await iterator?.return?.();
       notTakenOver(res);
       res.off('close', abort);
       return toYoga();
     }
+    noteOperationName(contextValue, () => operationNameOf(document, params.operationName));
     this.#open(req, res, request);
     this.counts.served += 1;
-    if (!iterator || !first) {
-      notTakenOver(res);
-      this.#next(req, res, result as ExecutionResult);
-      res.end(GRAPHQL_SSE_COMPLETE);
-      return;
-    }
     for (let next = first; !next.done; next = await iterator.next()) {
+      counted.result(next.value);
       this.#next(req, res, next.value);
     }
     // taken over by the fast path (the library's iterator ends at the hand-over), or ended
+    counted.end();
     res.off('close', abort);
     if (notTakenOver(res)) res.end(GRAPHQL_SSE_COMPLETE);
   }
@@ -185,10 +227,10 @@ export class FastSetup {
     const headers: Record<string, string> = { ...GRAPHQL_SSE_HEADERS };
     for (const [name, value] of Object.entries(cors ?? {})) headers[name.toLowerCase()] = value;
     Object.assign(headers, EVENT_STREAM_HEADERS);
-    // what @whatwg-node/server does to the socket of every response it sends
+    // As @whatwg-node/server does to the socket of every response it sends, but for Nagle's
+    // algorithm, which node:http's server turned off already, and TCP keep-alive: a system call
+    // per stream, and the heartbeat's pings find a dead peer long before its two hours would.
     req.socket.setTimeout(0);
-    req.socket.setNoDelay(true);
-    req.socket.setKeepAlive(true);
     servingStream(res);
     const record = requestRecordOf(req);
     if (record) record.events = 0;
@@ -197,7 +239,13 @@ export class FastSetup {
   }
 
   #next(req: IncomingMessage, res: ServerResponse, result: ExecutionResult): void {
-    res.write(graphqlSseNext(result));
+    // a crowd's streams of one operation get the same first result (shared-update.ts)
+    let message = this.#messages.get(result);
+    if (!message) {
+      message = this.options.encode(result);
+      this.#messages.set(result, message);
+    }
+    res.write(message);
     const record = requestRecordOf(req);
     if (record) record.events = (record.events ?? 0) + 1;
   }

@@ -135,8 +135,9 @@ export function firstThenHandOver<T>(
 /**
  * The fast set-up (fast-setup.ts) writes a distinct-connections stream as graphql-sse writes it:
  * these headers (yoga adds CORS and `X-Accel-Buffering`), an empty comment first (some browsers
- * show nothing until the first bytes of the body), then each result as an `event: next`, and
- * `event: complete` after a result that is no stream.
+ * show nothing until the first bytes of the body), then each result as an `event: next` (as the
+ * fan-out writes one, messages.ts), and `event: complete` when the stream ends before the
+ * hand-over.
  */
 export const GRAPHQL_SSE_HEADERS = {
   connection: 'keep-alive',
@@ -145,7 +146,6 @@ export const GRAPHQL_SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
 } as const;
 export const GRAPHQL_SSE_OPENING = ':\n\n';
-export const graphqlSseNext = (result: ExecutionResult) => print({ event: 'next', data: result });
 export const GRAPHQL_SSE_COMPLETE = print({ event: 'complete', data: null });
 
 /** Responses the fast set-up serves, until their stream is taken over (or it ends). */
