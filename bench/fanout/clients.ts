@@ -299,5 +299,13 @@ process.on('message', (message: { type: string }) => {
 // The connect window starts at the first request, not at this process's start (tsx takes
 // a few hundred ms to load: a row of 1,000 streams opens in about as long).
 const firstSentAt = Date.now();
+const cpuBeforeConnecting = process.cpuUsage();
 await connectAll();
-process.send?.({ type: 'connected', connected, failed, firstSentAt, doneAt: Date.now() });
+process.send?.({
+  type: 'connected',
+  connected,
+  failed,
+  firstSentAt,
+  doneAt: Date.now(),
+  cpuS: cpuSeconds(process.cpuUsage(cpuBeforeConnecting)),
+});

@@ -208,6 +208,10 @@ type Row = {
   drops: Record<string, number>;
   /** The server's main-thread CPU while the streams opened, per stream (training included). */
   setupMainMs: number;
+  /** The same for all the server's threads and child processes. */
+  setupAllMs: number;
+  /** The client processes' CPU while they opened the streams, per stream. */
+  setupClientsMs: number;
   eventsPerClient: number;
   minEventsPerClient: number;
   /** Time stamps (metric points) per event received. */
@@ -265,7 +269,10 @@ async function measure(
     });
   const connected = await Promise.all(
     procs.map((p) =>
-      message<{ connected: number; firstSentAt: number; doneAt: number }>(p, 'connected'),
+      message<{ connected: number; firstSentAt: number; doneAt: number; cpuS: number }>(
+        p,
+        'connected',
+      ),
     ),
   );
   const connectS =
@@ -344,6 +351,9 @@ async function measure(
     setupP50: percentileOf(setupHistogram, 0.5),
     setupP99: percentileOf(setupHistogram, 0.99),
     setupMainMs: (1000 * (setUp.mainS - before.mainS)) / Math.max(1, subscribed),
+    setupAllMs: (1000 * (setUp.cpuS - before.cpuS)) / Math.max(1, subscribed),
+    setupClientsMs:
+      (1000 * connected.reduce((sum, c) => sum + c.cpuS, 0)) / Math.max(1, subscribed),
     stampsPerEvent: pointAgeHistogram.reduce((a, b) => a + b, 0) / Math.max(1, events),
     ageP50: percentileOf(pointAgeHistogram, 0.5),
     ageP99: percentileOf(pointAgeHistogram, 0.99),
@@ -377,7 +387,7 @@ function print(row: Row) {
     [
       row.label.padEnd(9),
       `N=${String(row.n).padStart(5)}`,
-      `subscribed ${String(row.connected).padStart(5)} in ${row.connectS.toFixed(1).padStart(5)} s (${(row.connected / row.connectS).toFixed(0).padStart(5)}/s, first update p50 ${String(row.setupP50).padStart(5)} p99 ${String(row.setupP99).padStart(5)} ms, ${row.setupMainMs.toFixed(2)} ms main thread each)`,
+      `subscribed ${String(row.connected).padStart(5)} in ${row.connectS.toFixed(1).padStart(5)} s (${(row.connected / row.connectS).toFixed(0).padStart(5)}/s, first update p50 ${String(row.setupP50).padStart(5)} p99 ${String(row.setupP99).padStart(5)} ms, server CPU each ${row.setupMainMs.toFixed(2)} ms main thread, ${row.setupAllMs.toFixed(2)} ms in all, clients ${row.setupClientsMs.toFixed(2)} ms)`,
       `events/s/client ${row.eventsPerClient.toFixed(2)} (min ${row.minEventsPerClient.toFixed(2)}, ${row.stampsPerEvent.toFixed(1)} points each)`,
       `delay p50 ${String(row.p50).padStart(5)} p99 ${String(row.p99).padStart(5)} max ${String(row.max).padStart(5)} ms`,
       `point age p50 ${String(row.ageP50).padStart(5)} p99 ${String(row.ageP99).padStart(5)} ms`,
@@ -663,8 +673,10 @@ its flush (PROGRESS_FLUSH_MS). The prototype polls every 500 ms: its data is up 
 than its delay on top.
 subscribed: all streams of the row open with their first update, from the first request sent,
 and how many per second;
-first update: from sending a stream's request to its first update; main thread each: the
-server's main-thread CPU while they opened (a job's training and fan-out included), per stream.
+first update: from sending a stream's request to its first update; server CPU each: the
+server's CPU while they opened (a job's training and fan-out included), per stream, of its main
+thread and of all its threads (V8's compiler and GC helpers, the trainer); clients: the client
+processes' CPU while they opened the streams (the updates they received meanwhile included).
 failed / dropped: streams that got no first update, and subscribed ones that broke off before the
 end, by reason (an HTTP status, a socket error, the server closing).
 µs/event: server CPU time in the window per event delivered. KB/subscriber: growth of the
