@@ -1,10 +1,13 @@
 import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { sql } from 'drizzle-orm';
+import { GraphQLError, parse } from 'graphql';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { announceProgress } from '../src/events/topics.ts';
+import { countSubscription } from '../src/plugins/metrics-endpoint.ts';
 import { encodeGlobalID } from '../src/schema/global-ids.ts';
+import { notFound } from '../src/vocabulary/errors.ts';
 import {
   ADMIN_TOKEN,
   createTestApp,
@@ -155,7 +158,7 @@ async function operationCounts(server: Server) {
   return (await response.text())
     .split('\n')
     .filter((line) =>
-      /^graphql_envelop_(request_total|error_result_total|request_duration_count)/.test(line),
+      /^graphql_envelop_(request_total|error_result\{|request_duration_count)/.test(line),
     );
 }
 
@@ -309,6 +312,28 @@ test('counts each operation as the libraries’ path does', async () => {
   }
   expect(await operationCounts(fast)).toEqual(await operationCounts(slow));
   expect((await operationCounts(fast)).length).toBeGreaterThan(0);
+});
+
+test('counts the errors of a result as the libraries’ path does', async () => {
+  // yoga counts the refusal of an unknown job, a result with its errors; the fast set-up counts
+  // the errors of the results it writes in the same way
+  const missing = '00000000-0000-4000-8000-000000000000';
+  await exchange(slow, {
+    body: {
+      query: PROGRESS_SUBSCRIPTION,
+      variables: { jobId: encodeGlobalID('TrainingJob', missing) },
+    },
+  });
+  const errorCounts = async (server: Server) =>
+    (await operationCounts(server)).filter((line) => line.startsWith('graphql_envelop_error'));
+  expect(await errorCounts(fast)).toEqual([]);
+  const error = new GraphQLError('not found', { originalError: notFound('training job', missing) });
+  countSubscription(fast.app.metrics.registry, parse(PROGRESS_SUBSCRIPTION), undefined).result({
+    data: null,
+    errors: [error],
+  });
+  expect(await errorCounts(fast)).toEqual(await errorCounts(slow));
+  expect((await errorCounts(fast)).join()).toContain('code="NOT_FOUND"');
 });
 
 describe('everything else goes to yoga', () => {

@@ -124,18 +124,16 @@ export class FastSetup {
         if (!params) return toYoga();
         const { known } = this.options;
         const { query, operationName } = params;
-        const subscribe = () => {
-          const document = known.documentOf(query, operationName);
-          if (!document) return toYoga();
-          return this.#subscribe(req, res, server, params, document, toYoga);
-        };
-        if (known.documentOf(query, operationName)) return subscribe();
+        const subscribe = (document: DocumentNode | undefined) =>
+          document ? this.#subscribe(req, res, server, params, document, toYoga) : toYoga();
+        const document = known.documentOf(query, operationName);
+        if (document) return subscribe(document);
         const verdict = known.trialOf(query, operationName);
         if (verdict) {
           this.counts.waited += 1;
           return verdict.then((isKnown) => {
             if (res.destroyed) return;
-            return isKnown ? subscribe() : toYoga();
+            return subscribe(isKnown ? known.documentOf(query, operationName) : undefined);
           });
         }
         this.#tryOnYoga(res, known.startTrial(query, operationName));
@@ -189,7 +187,7 @@ export class FastSetup {
       this.options.contextOf(initial),
     ) as unknown as GraphQLContext;
     let iterator: AsyncIterator<ExecutionResult> | undefined;
-    let first: IteratorResult<ExecutionResult>;
+    let first: IteratorResult<ExecutionResult> | undefined;
     try {
       const result = await subscribe({
         schema,
@@ -198,11 +196,16 @@ export class FastSetup {
         variableValues: params.variables,
         operationName: params.operationName,
       });
-      if (!isAsyncIterable(result)) throw new Error('no stream');
-      iterator = result[Symbol.asyncIterator]();
-      first = await iterator.next();
+      // a result that is no stream is a refusal
+      if (isAsyncIterable(result)) {
+        iterator = result[Symbol.asyncIterator]();
+        first = await iterator.next();
+      }
     } catch {
-      // yoga answers what failed or was refused here as it would have (nothing was written yet)
+      // failed: as a refusal, yoga answers it
+    }
+    if (!iterator || !first) {
+      // yoga answers it as it would have, with its result hooks (nothing was written yet)
       await iterator?.return?.();
       notTakenOver(res);
       res.off('close', abort);
