@@ -6,7 +6,7 @@ import type { Logger } from '../logger.ts';
 import type { CachedAnswer } from '../plugins/response-cache.ts';
 import { GRAPHQL_ENDPOINT } from './endpoints.ts';
 import { type JsonParams, paramsOf, readBody } from './json-params.ts';
-import { requestRecordOf } from './request-log.ts';
+import { noteOperationName, requestRecordOf } from './request-log.ts';
 
 /** JSON bodies only: yoga's CSRF rule never refuses them (browsers preflight them). */
 const JSON_BODY = /^application\/json(;\s*charset=utf-8)?$/i;
@@ -136,9 +136,7 @@ export class CachedAnswers {
     for (const header of template) {
       written[header.name] = 'value' in header ? header.value : answerHeader(answer, header.of);
     }
-    const record = requestRecordOf(req);
-    if (record && record.operationName === undefined)
-      record.operationName = params.operationName ?? undefined;
+    noteOperationName(req, () => params.operationName);
     // what @whatwg-node/server does to the socket of every response it sends
     req.socket.setTimeout(0);
     req.socket.setNoDelay(true);

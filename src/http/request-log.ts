@@ -51,6 +51,15 @@ const records = new WeakMap<IncomingMessage, RequestRecord>();
 export const requestRecordOf = (req: IncomingMessage | undefined) =>
   req ? records.get(req) : undefined;
 
+/** Notes the request's operation name on its access-log line, unless it has one already. */
+export function noteOperationName(
+  req: IncomingMessage | undefined,
+  name: () => string | null | undefined,
+): void {
+  const record = requestRecordOf(req);
+  if (record && record.operationName === undefined) record.operationName = name() ?? undefined;
+}
+
 /**
  * node:http's response class for the server (`createServer({ ServerResponse })`): it adds the
  * request id to the headers as they are written. Setting it with `setHeader` beforehand would

@@ -1,6 +1,6 @@
 import { type DocumentNode, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { requestRecordOf } from '../http/request-log.ts';
+import { noteOperationName } from '../http/request-log.ts';
 import type { NodeServerContext } from '../http/sse/event-stream-limits.ts';
 
 /**
@@ -10,15 +10,15 @@ import type { NodeServerContext } from '../http/sse/event-stream-limits.ts';
 export function useOperationNames(): Plugin {
   return {
     onParams({ params, context }) {
-      noteOperationName(context, () => params.operationName);
+      noteOperationName(requestOf(context), () => params.operationName);
     },
     onExecute({ args }) {
-      noteOperationName(args.contextValue, () =>
+      noteOperationName(requestOf(args.contextValue), () =>
         operationNameOf(args.document, args.operationName),
       );
     },
     onSubscribe({ args }) {
-      noteOperationName(args.contextValue, () =>
+      noteOperationName(requestOf(args.contextValue), () =>
         operationNameOf(args.document, args.operationName),
       );
     },
@@ -29,8 +29,4 @@ export function useOperationNames(): Plugin {
 export const operationNameOf = (document: DocumentNode, operationName?: string | null) =>
   getOperationAST(document, operationName)?.name?.value;
 
-/** Notes the request's operation name on its access-log line, unless it has one already. */
-export function noteOperationName(serverContext: unknown, name: () => string | null | undefined) {
-  const record = requestRecordOf((serverContext as NodeServerContext).req);
-  if (record && record.operationName === undefined) record.operationName = name() ?? undefined;
-}
+const requestOf = (context: unknown) => (context as NodeServerContext).req;

@@ -6,12 +6,12 @@ import { type CORSOptions, isAsyncIterable, type YogaServerInstance } from 'grap
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../logger.ts';
 import { countSubscription } from '../../plugins/metrics-endpoint.ts';
-import { noteOperationName, operationNameOf } from '../../plugins/request-log.ts';
+import { operationNameOf } from '../../plugins/request-log.ts';
 import type { SubscribeShared } from '../../plugins/shared-subscription-results.ts';
 import type { GraphQLContext } from '../../schema/context.ts';
 import { SSE_ENDPOINT } from '../endpoints.ts';
 import { type JsonParams, paramsOf, readBody } from '../json-params.ts';
-import { requestRecordOf } from '../request-log.ts';
+import { noteOperationName, requestRecordOf } from '../request-log.ts';
 import { type NodeServerContext, servingStream } from './event-stream-limits.ts';
 import { EVENT_STREAM_HEADERS } from './event-streams.ts';
 import {
@@ -211,7 +211,7 @@ export class FastSetup {
       res.off('close', abort);
       return toYoga();
     }
-    noteOperationName(contextValue, () => operationNameOf(document, params.operationName));
+    noteOperationName(req, () => operationNameOf(document, params.operationName));
     this.#open(req, res, request);
     this.counts.served += 1;
     for (let next = first; !next.done; next = await iterator.next()) {
