@@ -57,6 +57,13 @@ const alive = async (pid: number) => {
   return stat !== null && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
 };
 
+/**
+ * Waits until a killed process is gone. The kernel closes a dying process's pipes (which settles
+ * the pool's wait for it) a moment before it becomes a zombie, so it may still show as running.
+ */
+const gone = (pid: number) =>
+  vi.waitFor(async () => expect(await alive(pid)).toBe(false), { timeout: 5_000, interval: 10 });
+
 describe('the predict pool', () => {
   it('starts a model process on first use, waits for its ready line and keeps it warm', async () => {
     const records: Record<string, unknown>[] = [];
@@ -110,7 +117,7 @@ describe('the predict pool', () => {
     const fake = fakeModel('slow', { hangOn: 'slow' });
     await expect(p.predict(fake.model, ['slow'])).rejects.toThrow(/no answer within 300 ms/);
     const [pid] = await fake.pids('start');
-    expect(await alive(pid as number)).toBe(false);
+    await gone(pid as number);
     // After the backoff (1 s) the model is started again.
     await vi.waitFor(() => p.predict(fake.model, ['fast']), { timeout: 5_000, interval: 200 });
     expect(await fake.pids('start')).toHaveLength(2);
@@ -145,7 +152,7 @@ describe('the predict pool', () => {
     expect(await fake.pids('start')).toHaveLength(1);
     await expect(p.predict(fake.model, ['bad'])).rejects.toThrow(/0 predictions for 1 texts/);
     const [pid] = await fake.pids('start');
-    expect(await alive(pid as number)).toBe(false);
+    await gone(pid as number);
   });
 
   it('kills a model that does not get ready within the start timeout', async () => {
@@ -155,7 +162,7 @@ describe('the predict pool', () => {
       /could not start: did not write its ready line within 300 ms/,
     );
     const [pid] = await fake.pids('start');
-    expect(await alive(pid as number)).toBe(false);
+    await gone(pid as number);
     expect(p.size).toBe(0);
     expect(p.heldModels()).toEqual([]);
   });
@@ -166,9 +173,7 @@ describe('the predict pool', () => {
     await p.predict(fake.model, ['x']);
     const [pid] = await fake.pids('start');
     await vi.waitFor(() => expect(p.size).toBe(0), { timeout: 5_000, interval: 50 });
-    await vi.waitFor(async () => expect(await alive(pid as number)).toBe(false), {
-      timeout: 5_000,
-    });
+    await gone(pid as number);
     expect(await fake.pids('eof')).toEqual([pid]);
   });
 
@@ -183,7 +188,7 @@ describe('the predict pool', () => {
     await p.predict(c.model, ['x']);
     expect(p.liveModels()).toEqual(['a', 'c']);
     const [pidB] = await b.pids('start');
-    expect(await alive(pidB as number)).toBe(false);
+    await gone(pidB as number);
     expect(await b.pids('eof')).toEqual([pidB]);
   });
 
