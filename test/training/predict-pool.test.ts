@@ -58,8 +58,9 @@ const alive = async (pid: number) => {
 };
 
 /**
- * Waits until a killed process is gone. The kernel closes a dying process's pipes (which settles
- * the pool's wait for it) a moment before it becomes a zombie, so it may still show as running.
+ * Waits until a killed or stopped process is gone. The kernel closes a dying process's pipes
+ * (which settles the pool's wait for it) a moment before it becomes a zombie, so it may still
+ * show as running.
  */
 const gone = (pid: number) =>
   vi.waitFor(async () => expect(await alive(pid)).toBe(false), { timeout: 5_000, interval: 10 });
