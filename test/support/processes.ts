@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { vi } from 'vitest';
 import { repoRoot } from './databases.ts';
 
 /**
@@ -48,4 +50,44 @@ export function startChild(env: Record<string, string>): ChildServer {
 export async function stopChild(child: ChildProcess, exited: Promise<number | null>) {
   child.kill('SIGTERM');
   return exited;
+}
+
+/**
+ * The process group of a process that still runs, or null. Zombies do not count: they are dead,
+ * waiting for init (slow in some containers) to collect them.
+ */
+async function runningGroup(pid: string): Promise<number | null> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // "pid (comm) state ppid pgrp …"; comm may hold spaces and parentheses.
+  const [state, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return stat && state !== 'Z' && state !== 'X' ? Number(group) : null;
+}
+
+/**
+ * Waits until `running` finds nothing left. A killed process closes its pipes (which settles a
+ * wait for it) a moment before it becomes a zombie, so it may still show as running at first.
+ */
+function untilGone(what: string, running: () => Promise<boolean>): Promise<void> {
+  return vi.waitFor(
+    async () => {
+      if (await running()) throw new Error(`${what} still runs`);
+    },
+    { timeout: 5_000, interval: 10 },
+  );
+}
+
+/** Waits until the process `pid` is gone. */
+export function processGone(pid: number): Promise<void> {
+  return untilGone(`process ${pid}`, async () => (await runningGroup(String(pid))) !== null);
+}
+
+/** Waits until no process of the group `pgid` runs. */
+export function groupGone(pgid: number | undefined): Promise<void> {
+  if (!pgid) throw new Error('the process never started');
+  return untilGone(`a process of group ${pgid}`, async () => {
+    for (const entry of await readdir('/proc')) {
+      if (/^\d+$/.test(entry) && (await runningGroup(entry)) === pgid) return true;
+    }
+    return false;
+  });
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,7 @@ import {
   startCommandSession,
 } from '../../src/training/trainers/command/command-trainer.ts';
 import type { TrainerInput } from '../../src/training/trainers/port.ts';
+import { groupGone } from '../support/processes.ts';
 import { comparable, digest, doneOf, only } from '../trainer/helpers.ts';
 import { syntheticCorpus } from '../trainer/synthetic-corpus.ts';
 
@@ -51,22 +52,6 @@ async function collect(
     await onEvent?.(event);
   }
   return events;
-}
-
-/**
- * Whether a process of the trainer's process group is still alive. Zombies do not count: they are
- * dead, waiting for init (slow in some containers) to collect them.
- */
-async function groupAlive(pgid: number | undefined): Promise<boolean> {
-  if (!pgid) throw new Error('the trainer never started');
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    // "pid (comm) state ppid pgrp …"; comm may hold spaces and parentheses.
-    const [state, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(group) === pgid && state !== 'Z' && state !== 'X') return true;
-  }
-  return false;
 }
 
 beforeAll(async () => {
@@ -127,7 +112,7 @@ describe('command trainer', () => {
     const before = await collect(first, (e) => {
       if (e.type === 'step' && e.step === 5) first.pause();
     });
-    expect(await groupAlive(first.pid)).toBe(false);
+    await groupGone(first.pid);
     const checkpoint = before.at(-1);
     if (checkpoint?.type !== 'checkpoint') throw new Error(`ended with ${checkpoint?.type}`);
     expect(only(before, 'checkpoint')).toHaveLength(1);
@@ -195,7 +180,7 @@ describe('command trainer', () => {
     const command = `echo '${line}'; sleep 60`;
     const session = start(command);
     await expect(collect(session)).rejects.toThrow(message);
-    expect(await groupAlive(session.pid)).toBe(false);
+    await groupGone(session.pid);
   });
 
   it('names a malformed line after good ones by its number', async () => {
@@ -219,7 +204,7 @@ describe('command trainer', () => {
       if (e.type === 'step' && e.step === 3) await session.cancel();
     });
     expect(events.at(-1)).toMatchObject({ type: 'step', step: 3 });
-    expect(await groupAlive(session.pid)).toBe(false);
+    await groupGone(session.pid);
   });
 
   it('kills a trainer that ignores SIGTERM, and what it started, after the grace period', async () => {
@@ -235,7 +220,7 @@ describe('command trainer', () => {
       await session.cancel();
     });
     expect(events.map((e) => e.type)).toEqual(['prepared']);
-    expect(await groupAlive(session.pid)).toBe(false);
+    await groupGone(session.pid);
   });
 
   it('ends with the answer to a pause, stopping a trainer that does not exit then', async () => {
@@ -259,12 +244,12 @@ describe('command trainer', () => {
     expect(events.map((e) => e.type)).toEqual(['prepared', 'checkpoint']);
     const [checkpoint] = only(events, 'checkpoint');
     expect(Buffer.from(checkpoint!.state).toString()).toBe('paused state');
-    expect(await groupAlive(session.pid)).toBe(false);
+    await groupGone(session.pid);
   });
 
   it('breaking out of the loop stops the trainer', async () => {
     const session = start(TRAIN);
     for await (const event of session) if (event.type === 'step') break;
-    expect(await groupAlive(session.pid)).toBe(false);
+    await groupGone(session.pid);
   });
 });

@@ -9,6 +9,7 @@ import {
 } from '../../src/training/predict/model-predictor.ts';
 import { batches, PredictPool, type PredictPoolOptions } from '../../src/training/predict/pool.ts';
 import { repoRoot } from '../support/databases.ts';
+import { processGone } from '../support/processes.ts';
 
 const FAKE = `node ${repoRoot}/test/training/fake-model.mjs`;
 const LABELS = ['erlass', 'handreichung', 'verordnung'];
@@ -50,20 +51,6 @@ function pool(options: Partial<PredictPoolOptions> = {}) {
   pools.push(created);
   return created;
 }
-
-/** Whether a process runs (a killed one may stay a zombie until its new parent reaps it). */
-const alive = async (pid: number) => {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
-  return stat !== null && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-};
-
-/**
- * Waits until a killed or stopped process is gone. The kernel closes a dying process's pipes
- * (which settles the pool's wait for it) a moment before it becomes a zombie, so it may still
- * show as running.
- */
-const gone = (pid: number) =>
-  vi.waitFor(async () => expect(await alive(pid)).toBe(false), { timeout: 5_000, interval: 10 });
 
 describe('the predict pool', () => {
   it('starts a model process on first use, waits for its ready line and keeps it warm', async () => {
@@ -118,7 +105,7 @@ describe('the predict pool', () => {
     const fake = fakeModel('slow', { hangOn: 'slow' });
     await expect(p.predict(fake.model, ['slow'])).rejects.toThrow(/no answer within 300 ms/);
     const [pid] = await fake.pids('start');
-    await gone(pid as number);
+    await processGone(pid as number);
     // After the backoff (1 s) the model is started again.
     await vi.waitFor(() => p.predict(fake.model, ['fast']), { timeout: 5_000, interval: 200 });
     expect(await fake.pids('start')).toHaveLength(2);
@@ -153,7 +140,7 @@ describe('the predict pool', () => {
     expect(await fake.pids('start')).toHaveLength(1);
     await expect(p.predict(fake.model, ['bad'])).rejects.toThrow(/0 predictions for 1 texts/);
     const [pid] = await fake.pids('start');
-    await gone(pid as number);
+    await processGone(pid as number);
   });
 
   it('kills a model that does not get ready within the start timeout', async () => {
@@ -163,7 +150,7 @@ describe('the predict pool', () => {
       /could not start: did not write its ready line within 300 ms/,
     );
     const [pid] = await fake.pids('start');
-    await gone(pid as number);
+    await processGone(pid as number);
     expect(p.size).toBe(0);
     expect(p.heldModels()).toEqual([]);
   });
@@ -174,7 +161,7 @@ describe('the predict pool', () => {
     await p.predict(fake.model, ['x']);
     const [pid] = await fake.pids('start');
     await vi.waitFor(() => expect(p.size).toBe(0), { timeout: 5_000, interval: 50 });
-    await gone(pid as number);
+    await processGone(pid as number);
     expect(await fake.pids('eof')).toEqual([pid]);
   });
 
@@ -189,7 +176,7 @@ describe('the predict pool', () => {
     await p.predict(c.model, ['x']);
     expect(p.liveModels()).toEqual(['a', 'c']);
     const [pidB] = await b.pids('start');
-    await gone(pidB as number);
+    await processGone(pidB as number);
     expect(await b.pids('eof')).toEqual([pidB]);
   });
 
